@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Test binaries. C tests use the kernel's kselftest harness, extracted at
+# build time from Debian's linux-source package (never committed):
+#   selftests/unit/<name>.c -> build/selftests/unit/<name>   (ASan+UBSan)
+#   selftests/bpf/<name>.c  -> build/selftests/bpf/<name>    (ASan+UBSan)
+#   selftests/fuzz/<name>.c -> build/fuzz/<name>             (libFuzzer)
+
+KSFT_TAR	?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
+KSFT_DIR	:= $(B)/ksft
+KSFT_HDRS	:= $(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
+
+UNIT_SRCS	:= $(wildcard selftests/unit/*.c)
+UNIT_BINS	:= $(patsubst selftests/unit/%.c,$(B)/selftests/unit/%,$(UNIT_SRCS))
+BPFT_SRCS	:= $(wildcard selftests/bpf/*.c)
+BPFT_BINS	:= $(patsubst selftests/bpf/%.c,$(B)/selftests/bpf/%,$(BPFT_SRCS))
+FUZZ_SRCS	:= $(wildcard selftests/fuzz/*.c)
+FUZZ_BINS	:= $(patsubst selftests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+
+TEST_CFLAGS	:= $(BASE_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g $(SAN_FLAGS)
+
+.PHONY: tests fuzzers
+tests: $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+fuzzers: $(FUZZ_BINS)
+
+$(KSFT_HDRS):
+	$(call msg,KSFT,$(KSFT_TAR))
+	@test -n "$(KSFT_TAR)" || { echo "linux-source-6.1 missing: run scripts/setup.sh" >&2; exit 1; }
+	@mkdir -p $(KSFT_DIR)
+	$(Q)tar -xJf $(KSFT_TAR) -C $(KSFT_DIR) --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	$(Q)touch $(KSFT_HDRS)
+
+$(B)/selftests/unit/%: selftests/unit/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS)
+	$(call msg,TEST,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
+
+$(B)/selftests/bpf/%: selftests/bpf/%.c $(LIBCSMP_SAN) $(BPF_OBJS) | $(KSFT_HDRS) $(GEN_HDRS)
+	$(call msg,TEST,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
+
+$(B)/fuzz/%: selftests/fuzz/%.c $(LIBCSMP_FUZZ) | $(GEN_HDRS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BASE_CFLAGS) -Wno-unknown-warning-option -O1 -g \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIBCSMP_FUZZ) $(LIBS)
+
+-include $(wildcard $(B)/selftests/*/*.d)
