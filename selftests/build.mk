@@ -3,6 +3,7 @@
 # build time from Debian's linux-source package (never committed):
 #   selftests/unit/<name>.c -> build/selftests/unit/<name>   (ASan+UBSan)
 #   selftests/bpf/<name>.c  -> build/selftests/bpf/<name>    (ASan+UBSan)
+#   selftests/net/<name>.c  -> build/selftests/net/<name>    (helpers for net/*.sh)
 #   selftests/fuzz/<name>.c -> build/fuzz/<name>             (libFuzzer)
 
 KSFT_TAR	?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
@@ -13,13 +14,15 @@ UNIT_SRCS	:= $(wildcard selftests/unit/*.c)
 UNIT_BINS	:= $(patsubst selftests/unit/%.c,$(B)/selftests/unit/%,$(UNIT_SRCS))
 BPFT_SRCS	:= $(wildcard selftests/bpf/*.c)
 BPFT_BINS	:= $(patsubst selftests/bpf/%.c,$(B)/selftests/bpf/%,$(BPFT_SRCS))
+NETT_SRCS	:= $(wildcard selftests/net/*.c)
+NETT_BINS	:= $(patsubst selftests/net/%.c,$(B)/selftests/net/%,$(NETT_SRCS))
 FUZZ_SRCS	:= $(wildcard selftests/fuzz/*.c)
 FUZZ_BINS	:= $(patsubst selftests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 TEST_CFLAGS	:= $(BASE_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g $(SAN_FLAGS)
 
 .PHONY: tests fuzzers
-tests: $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS)
 fuzzers: $(FUZZ_BINS)
 
 $(KSFT_HDRS):
@@ -37,6 +40,12 @@ $(B)/selftests/unit/%: selftests/unit/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HD
 	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
 
 $(B)/selftests/bpf/%: selftests/bpf/%.c $(LIBCSMP_SAN) $(BPF_OBJS) | $(KSFT_HDRS) $(GEN_HDRS)
+	$(call msg,TEST,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
+
+# Helpers the net suite's shell tests drive (real sockets, netns).
+$(B)/selftests/net/%: selftests/net/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS)
 	$(call msg,TEST,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)

@@ -10,7 +10,8 @@ PROTO_H		:= $(PROTO_C:.c=.h)
 
 LIB_SRCS	:= $(wildcard userspace/lib/*.c) $(PROTO_C)
 TOOLS		:= $(notdir $(patsubst %/,%,$(dir $(wildcard userspace/tools/*/*.c))))
-PROGS		:= csmpd csmpctl $(sort $(TOOLS))
+PROGS		:= $(foreach p,csmpd csmpctl,$(if $(wildcard userspace/$(p)/*.c),$(p))) \
+		   $(sort $(TOOLS))
 PROGS_BIN	:= $(addprefix $(B)/bin/,$(PROGS))
 
 prog_dir	= $(if $(filter csmpd csmpctl,$(1)),userspace/$(1),userspace/tools/$(1))
