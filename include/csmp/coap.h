@@ -125,6 +125,9 @@ static inline int csmp_coap_parse(const __u8 *buf, __u32 len,
 	__u32 pos, num = 0, i;
 	__u8 cls;
 
+	/* Callers read type/code/mid even when the parse fails early. */
+	m->type = m->tkl = m->code = 0;
+	m->mid = 0;
 	m->reason = CSMP_R_OK;
 	m->n_opts = m->n_path = m->n_query = m->flags = 0;
 	m->len = (__u16)len;
