@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * csmpd's core structures, in one place: the configuration the command line
+ * (and later the config file) fills, the per-worker counters the control
+ * socket and metrics expose, the per-device state, the worker with its
+ * per-batch scratch, the I/O backend interface (io_uring or
+ * recvmmsg/sendmmsg) and the hooks other parts of the daemon (registry
+ * persistence, events, sk_reuseport steering) attach to.
+ *
+ * Threading model: every worker thread owns its sockets, its ring, its
+ * counters and its shard of the device registry; nothing on the per-datagram
+ * path takes a lock. A datagram that belongs to another shard is handed to
+ * that shard's worker through its inbox (worker.c explains the routing).
+ */
+#ifndef CSMPD_H
+#define CSMPD_H
+
+#include <linux/types.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "csmp.h"
+#include "sig.h"
+
+/* ---- sizes ------------------------------------------------------------- */
+
+#define CSMPD_MAX_LISTEN	8	/* --listen addresses */
+#define CSMPD_MAX_WORKERS	256	/* the SessionID carries 16-bit buckets */
+#define CSMPD_BATCH		64	/* datagrams handled per batch */
+#define CSMPD_TX_SLOTS		512	/* replies in flight per worker */
+#define CSMPD_TX_MAX		1280	/* largest reply: the IPv6 minimum MTU */
+#define CSMPD_ACK_CACHE_MAX	320	/* cached registration answer */
+#define CSMPD_MAX_REPORT_TLVS	15	/* the agent keeps at most 15 ids */
+#define CSMPD_DEV_TLV_TYPES	16	/* reported TLV types kept per device */
+#define CSMPD_DEV_TLV_BYTES	1536	/* raw TLV bytes kept per device */
+#define CSMPD_INBOX_SLOTS	1024	/* cross-shard hand-offs queued */
+#define CSMPD_EXCHANGE_LIFETIME	247	/* RFC 7252 EXCHANGE_LIFETIME, s */
+#define CSMPD_ARENA_BYTES	(64 << 10)	/* decoded values of one message */
+
+/* Receive buffer: recvmsg_out header + name + control + one datagram. A
+ * datagram larger than CSMP_MAX_DGRAM shows up truncated (MSG_TRUNC). */
+#define CSMPD_RX_CTRL		128
+#define CSMPD_RX_BUF		(16 + sizeof(struct sockaddr_in6) + \
+				 CSMPD_RX_CTRL + CSMP_MAX_DGRAM + 64)
+
+/* ---- addresses ---------------------------------------------------------- */
+
+struct csmpd_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	};
+	socklen_t len;
+};
+
+/* The local address a datagram was sent to (IPV6_PKTINFO / IP_PKTINFO). A
+ * reply uses it as its source so it leaves from the VIP the device used. */
+struct csmpd_local {
+	sa_family_t family;	/* 0: no pktinfo was received */
+	int ifindex;
+	union {
+		struct in6_addr a6;	/* AF_INET6; v4-mapped for IPv4 */
+		struct in_addr a4;	/* AF_INET sockets */
+	};
+};
+
+struct csmpd_listen {
+	struct csmpd_addr addr;
+	char text[64];		/* as given on the command line */
+};
+
+/* ---- configuration ------------------------------------------------------ */
+
+enum csmpd_io_kind {
+	CSMPD_IO_AUTO = 0,	/* io_uring, else mmsg when refused */
+	CSMPD_IO_URING = 1,
+	CSMPD_IO_MMSG = 2,
+};
+
+enum csmpd_policy {
+	CSMPD_POLICY_OPEN = 0,		/* any EID may register */
+	CSMPD_POLICY_ALLOWLIST = 1,	/* only EIDs listed; others 4.03 */
+};
+
+struct csmpd_config {
+	struct csmpd_listen listen[CSMPD_MAX_LISTEN];
+	unsigned int n_listen;
+	unsigned int workers;
+	enum csmpd_io_kind io;
+	const char *config_path;	/* --config (parsed by config.c) */
+	const char *db_path;		/* --db */
+	const char *nms_key_path;	/* --nms-key: PEM private key */
+	const char *control_path;	/* --control */
+	const char *metrics_addr;	/* --metrics ADDR:PORT */
+	const char *allow_path;		/* --allow: one EID per line */
+	__u16 backend_id;		/* --backend-id: SessionID prefix */
+	enum csmpd_policy policy;
+	__u32 report_interval;		/* ReportSubscribe.interval, s */
+	__u32 report_tlvs[CSMPD_MAX_REPORT_TLVS];
+	unsigned int n_report_tlvs;
+	bool group_set;			/* --group: config group to assign */
+	__u32 group_id;
+	__u32 sig_lifetime;		/* SignatureValidity length, s */
+	__u32 sig_slack;		/* notBefore = floor(now) - slack */
+	__u32 exchange_lifetime;	/* dedup window, s */
+	int log_level;			/* print severities <= this */
+	bool foreground;
+	bool unsigned_ok;		/* --unsigned: lab use only */
+};
+
+/* ---- counters ----------------------------------------------------------- */
+
+/*
+ * One per worker, written only by that worker with relaxed stores and read
+ * by anyone with relaxed loads (csmpd_counters_sum): aligned 64-bit words,
+ * so a reader never sees a torn value, and the fast path has no atomic
+ * read-modify-write.
+ */
+struct csmpd_counters {
+	__u64 rx_dgrams;
+	__u64 rx_bytes;
+	__u64 tx_dgrams;
+	__u64 tx_bytes;
+	__u64 tx_errors;	/* send failed (completion or sendmmsg) */
+	__u64 rx_truncated;	/* larger than a receive buffer */
+	__u64 rx_enobufs;	/* provided buffer ring ran dry */
+	__u64 rx_rearm;		/* multishot receive re-armed */
+	__u64 batches;
+	__u64 msg_class[CSMP_C__MAX];	/* by enum csmp_msg_class */
+	__u64 reason[CSMP_R__MAX];	/* by enum csmp_reason */
+	__u64 reg_ok;		/* 2.03 sent (new work) */
+	__u64 reg_bad;		/* 4.00: DeviceID / CurrentTime missing */
+	__u64 reg_refused;	/* 4.03: policy */
+	__u64 reg_dup;		/* cached answer resent */
+	__u64 reports;		/* matched a session */
+	__u64 reports_unknown;	/* unknown SessionID */
+	__u64 notifications;
+	__u64 notify_sig_reject; /* code 2: the device refused our signature */
+	__u64 tlv_handled;
+	__u64 tlv_unknown;	/* no handler for the TLV id: skipped */
+	__u64 signed_msgs;	/* downlink messages signed */
+	__u64 sig_cache_hits;	/* of which the signature came from cache */
+	__u64 sign_errors;
+	__u64 dropped;		/* valid CSMP we do not act on */
+	__u64 tx_full;		/* reply dropped: no free send slot */
+	__u64 handoff_out;	/* sent to the owning shard's worker */
+	__u64 handoff_in;
+	__u64 handoff_dropped;	/* the owner's inbox was full */
+	__u64 devices;		/* devices in this shard (gauge) */
+};
+
+#define CSMPD_INC(ctr, field) CSMPD_ADD(ctr, field, 1)
+#define CSMPD_ADD(ctr, field, n)                                               \
+	__atomic_store_n(&(ctr)->field,                                        \
+			 __atomic_load_n(&(ctr)->field, __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+
+/* ---- per-device state --------------------------------------------------- */
+
+/* Latest value of each reported TLV type: raw TLV bytes (header included,
+ * every instance of a table TLV), bounded per device. */
+struct csmpd_tlv_entry {
+	__u32 type;
+	__u16 off;	/* in blob */
+	__u16 len;
+};
+
+struct csmpd_device {
+	__u64 eid;
+	char session[CSMP_SESSION_ID_MAX + 1];
+	__u8 session_len;
+	__u8 has_group;		/* GroupInfo of type config seen */
+	__u16 bucket;		/* routing bucket (SessionID chars 4..7) */
+	__u32 group_id;		/* the device's config group (GroupInfo) */
+	__u64 registered_at;	/* CLOCK_REALTIME s of the last 2.03 */
+	__u64 last_seen;	/* CLOCK_REALTIME s of the last datagram */
+	__u32 registrations;
+	__u32 reports;
+	struct csmpd_addr peer;	/* where the last datagram came from */
+
+	/* Duplicate detection: the last answered registration, answered again
+	 * byte for byte when the same MID comes from the same source within
+	 * the exchange lifetime. One entry: the agent never retransmits and
+	 * uses a new MID per attempt, so more would only cost memory. */
+	__u64 ack_expire_ns;	/* CLOCK_MONOTONIC; 0: nothing cached */
+	__u64 ack_peer;		/* hash of the source address and port */
+	__u16 ack_mid;
+	__u16 ack_len;
+	__u8 ack[CSMPD_ACK_CACHE_MAX];
+
+	/* Latest reported TLVs. */
+	__u8 n_tlvs;
+	__u16 tlv_used;
+	__u16 tlv_cap;
+	struct csmpd_tlv_entry tlvs[CSMPD_DEV_TLV_TYPES];
+	__u8 *tlv_blob;
+
+	void *ext;		/* owned by the registry persistence layer */
+};
+
+/* One shard of the registry: open addressing, owned by one worker. */
+struct csmpd_shard {
+	struct csmpd_device **by_eid;
+	struct csmpd_device **by_session;
+	__u32 cap;		/* power of two */
+	__u32 n;
+};
+
+/* ---- datagrams in a batch ----------------------------------------------- */
+
+#define CSMPD_RXF_TRUNC		0x1	/* datagram did not fit the buffer */
+
+struct csmpd_rx {
+	const __u8 *data;
+	__u32 len;
+	__u32 flags;		/* CSMPD_RXF_* */
+	unsigned int sock;	/* index of the listening address */
+	struct csmpd_addr peer;
+	struct csmpd_local dst;	/* where it was sent: our reply's source */
+	struct csmp_class cls;	/* filled once, by csmp_classify */
+};
+
+/* A reply: owned by the worker's pool until the backend has sent it. */
+struct csmpd_tx {
+	struct csmpd_tx *next;
+	unsigned int sock;
+	__u16 len;
+	struct csmpd_addr peer;
+	struct csmpd_local src;
+	struct msghdr msg;	/* built by csmpd_tx_msghdr */
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctrl;
+	__u8 buf[CSMPD_TX_MAX];
+};
+
+/* ---- I/O backends ------------------------------------------------------- */
+
+struct csmpd_worker;
+
+/*
+ * A backend owns the receive/send system calls of one worker. run() loops
+ * until the daemon stops: receive a batch, hand it to csmpd_batch() (which
+ * queues replies on w->txq), send the queued replies in one go, and
+ * process the worker's inbox when woken through w->evfd. On stop it drains:
+ * what was received is processed and every queued reply is sent.
+ */
+struct csmpd_io_ops {
+	const char *name;
+	int (*setup)(struct csmpd_worker *w);	/* -errno; -ENOSYS etc.: fall back */
+	int (*run)(struct csmpd_worker *w);
+	void (*teardown)(struct csmpd_worker *w);	/* accepts half set-up */
+};
+
+extern const struct csmpd_io_ops csmpd_io_uring;
+extern const struct csmpd_io_ops csmpd_io_mmsg;
+
+/* ---- cross-shard hand-off ----------------------------------------------- */
+
+struct csmpd_handoff {
+	struct csmpd_rx rx;	/* rx.data points at data below */
+	__u8 data[CSMP_MAX_DGRAM];
+};
+
+/* Bounded multi-producer queue into one worker. Producers are other
+ * workers on the slow path (no affinity), so a mutex is fine here; the
+ * owner checks `count` without the lock on every batch. */
+struct csmpd_inbox {
+	pthread_mutex_t lock;
+	unsigned int head, count;
+	struct csmpd_handoff *slots;	/* CSMPD_INBOX_SLOTS */
+};
+
+/* ---- hooks -------------------------------------------------------------- */
+
+struct csmpd_daemon;
+
+/*
+ * Where other parts of the daemon attach. Every hook is optional (NULL) and
+ * is called on the worker thread that owns the device, so per-device work
+ * there needs no lock either.
+ */
+struct csmpd_hooks {
+	/* After the sockets of one listening address exist, one per worker
+	 * (fds[i] belongs to worker i): attach the sk_reuseport program. */
+	int (*reuseport_group)(struct csmpd_daemon *d, unsigned int listen,
+			       const int *fds, unsigned int n);
+	/* Policy for the allowlist mode: 1 allowed, 0 refused. Default: the
+	 * --allow file. */
+	int (*allowed)(struct csmpd_daemon *d, __u64 eid);
+	/* A 2.03 was sent with new work (not a cached duplicate). */
+	void (*registered)(struct csmpd_worker *w, struct csmpd_device *dev,
+			   bool new_device);
+	/* A report updated the device. */
+	void (*reported)(struct csmpd_worker *w, struct csmpd_device *dev);
+	/* A CGMSNotification (TLV 44) arrived; dev may be NULL. */
+	void (*notified)(struct csmpd_worker *w, struct csmpd_device *dev,
+			 __u64 eid, __u32 code);
+	/* End of every batch, on every worker (flush events, counters). */
+	void (*batch_end)(struct csmpd_worker *w);
+};
+
+/* ---- worker and daemon -------------------------------------------------- */
+
+struct csmpd_worker {
+	struct csmpd_daemon *d;
+	unsigned int idx;
+	pthread_t thread;
+	bool started;
+	int socks[CSMPD_MAX_LISTEN];	/* one per listening address */
+	int evfd;			/* wakes the worker: inbox, stop */
+	const struct csmpd_io_ops *io;
+	void *io_priv;
+	struct csmpd_counters ctr;
+	struct csmpd_shard shard;
+	struct csmpd_inbox inbox;
+
+	/* Send pool: slots are taken while building replies, queued on txq,
+	 * returned once sent. */
+	struct csmpd_tx *tx_slots;
+	struct csmpd_tx *tx_free;
+	struct csmpd_tx *txq, **txq_tail;
+	unsigned int txq_len;
+	unsigned int tx_inflight;
+
+	/* Per-batch time, read once. */
+	__u64 now_ns;		/* CLOCK_MONOTONIC */
+	__u64 now;		/* CLOCK_REALTIME, seconds */
+
+	struct csmp_signer *signer;	/* NULL when running unsigned */
+	struct csmp_arena arena;	/* protobuf-c decoding, per message */
+	void *arena_buf;
+	struct csmp_signer_stats sig_seen;	/* folded into ctr */
+	__u8 scratch[CSMPD_TX_MAX + CSMPD_DEV_TLV_BYTES];
+	__u64 session_seq;	/* disambiguates SessionID collisions */
+	void *ext;		/* for the control/metrics/events layer */
+};
+
+struct csmpd_allow {
+	__u64 *eids;		/* sorted */
+	size_t n;
+};
+
+struct csmpd_daemon {
+	struct csmpd_config cfg;
+	struct csmpd_hooks hooks;
+	const struct csmpd_io_ops *io;
+	struct csmpd_worker *workers;
+	unsigned int n_workers;
+	struct csmpd_allow allow;
+	__u64 bucket_key[2];	/* SipHash key: EID -> bucket */
+	char report_tlv_str[CSMPD_MAX_REPORT_TLVS][12];
+	char *report_tlv_ptrs[CSMPD_MAX_REPORT_TLVS];	/* ReportSubscribe.tlvid */
+	volatile int stop;	/* set by the signal handler */
+	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
+	void *ext;		/* for the control/metrics/events layer */
+};
+
+/* ---- functions ---------------------------------------------------------- */
+
+/* log.c: `%CSMP-<sev>-<MNEMONIC>: text` on stderr, rate-limited per
+ * mnemonic. Severities as syslog: 0 emerg .. 7 debug. */
+#define CSMPD_EMERG	0
+#define CSMPD_ALERT	1
+#define CSMPD_CRIT	2
+#define CSMPD_ERR	3
+#define CSMPD_WARNING	4
+#define CSMPD_NOTICE	5
+#define CSMPD_INFO	6
+#define CSMPD_DEBUG	7
+void csmpd_log_init(int level);
+void csmpd_log(int sev, const char *mnemonic, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *csmpd_addr_str(const struct csmpd_addr *a, char *buf, size_t len);
+
+/* sock.c */
+int csmpd_parse_listen(const char *s, struct csmpd_listen *l);
+int csmpd_socket_open(const struct csmpd_listen *l);
+int csmpd_sockets_open(struct csmpd_daemon *d);
+void csmpd_sockets_close(struct csmpd_daemon *d);
+int csmpd_rx_cmsg(struct msghdr *msg, struct csmpd_local *dst);
+void csmpd_tx_msghdr(struct csmpd_tx *tx);
+
+/* worker.c */
+int csmpd_workers_start(struct csmpd_daemon *d);
+void csmpd_workers_stop(struct csmpd_daemon *d);
+void csmpd_workers_join(struct csmpd_daemon *d);
+void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n);
+void csmpd_inbox_drain(struct csmpd_worker *w);
+bool csmpd_inbox_pending(struct csmpd_worker *w);
+void csmpd_clock(struct csmpd_worker *w);
+struct csmpd_tx *csmpd_tx_alloc(struct csmpd_worker *w);
+void csmpd_tx_queue(struct csmpd_worker *w, struct csmpd_tx *tx);
+void csmpd_tx_release(struct csmpd_worker *w, struct csmpd_tx *tx);
+void csmpd_counters_sum(const struct csmpd_daemon *d,
+			struct csmpd_counters *out);
+unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid);
+unsigned int csmpd_bucket_owner(const struct csmpd_daemon *d,
+				unsigned int bucket);
+
+/* handlers.c: the protocol. */
+void csmpd_dispatch(struct csmpd_worker *w, struct csmpd_rx *rx);
+int csmpd_route(struct csmpd_worker *w, const struct csmpd_rx *rx);
+bool csmpd_tlv_known(__u32 type);
+
+/* registry.c */
+int csmpd_shard_init(struct csmpd_shard *s);
+void csmpd_shard_fini(struct csmpd_shard *s);
+struct csmpd_device *csmpd_dev_by_eid(struct csmpd_shard *s, __u64 eid);
+struct csmpd_device *csmpd_dev_by_session(struct csmpd_shard *s,
+					  const char *sid, size_t len);
+struct csmpd_device *csmpd_dev_add(struct csmpd_shard *s, __u64 eid);
+int csmpd_dev_set_session(struct csmpd_shard *s, struct csmpd_device *dev,
+			  const char *sid, size_t len);
+int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
+			 const __u8 *payload, __u32 len);
+const __u8 *csmpd_dev_tlv(const struct csmpd_device *dev, __u32 type,
+			  __u16 *len);
+int csmpd_allow_load(struct csmpd_allow *a, const char *path);
+bool csmpd_allow_has(const struct csmpd_allow *a, __u64 eid);
+void csmpd_allow_free(struct csmpd_allow *a);
+
+/* sign.c: downlink signatures. */
+int csmpd_sign_init(struct csmpd_daemon *d);
+void csmpd_sign_fini(struct csmpd_daemon *d);
+int csmpd_signer_init(struct csmpd_worker *w);
+void csmpd_signer_fini(struct csmpd_worker *w);
+int csmpd_sign(struct csmpd_worker *w, __u8 *payload, size_t len, size_t cap);
+
+#endif /* CSMPD_H */

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * csmpd, the CSMP head-end daemon: command line, start-up in the order
+ * STYLE.md asks (privileged set-up first: key, sockets, sk_reuseport hook;
+ * then the workers), and the signal-driven shutdown. SIGTERM and SIGINT
+ * stop the workers, which answer what they already received and send every
+ * queued reply before the process exits 0.
+ *
+ * The config file, the SQLite registry, the control socket and the
+ * metrics endpoint live in their own files and attach through the weak
+ * csmpd_ext_* entry points below; a build without them refuses the options
+ * that need them instead of ignoring them.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <liburing.h>
+
+#include "csmpd.h"
+
+/* Provided by the config/registry/control/metrics files when built in. */
+int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
+	__attribute__((weak));
+int csmpd_ext_init(struct csmpd_daemon *d) __attribute__((weak));
+void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
+
+#define DEFAULT_REPORT_INTERVAL	900	/* FND's shortest report interval */
+#define DEFAULT_SIG_LIFETIME	3600
+#define DEFAULT_SIG_SLACK	60
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: csmpd [OPTIONS]\n"
+"The CSMP head-end daemon: answers device registrations (CON POST /r) with a\n"
+"signed 2.03, keeps each device's session and latest report, logs\n"
+"notifications. One worker thread, io_uring and SO_REUSEPORT socket per\n"
+"listening address per CPU.\n"
+"\n"
+"  --config FILE          read settings from FILE; options below override it\n"
+"  --listen ADDR:PORT     listen here (repeatable; [v6]:port or a.b.c.d:port);\n"
+"                         default [::]:61628 and [::]:61624 (dual-stack)\n"
+"  --workers N            worker threads (default: online CPUs)\n"
+"  --io uring|mmsg        I/O backend (default: io_uring, recvmmsg/sendmmsg\n"
+"                         when io_uring is unavailable)\n"
+"  --nms-key PEM          NMS private key (ECDSA P-256) signing every answer\n"
+"  --unsigned             run without --nms-key: answers are not signed\n"
+"                         (devices that require signatures refuse them)\n"
+"  --backend-id HEX4      this node's id, first 4 characters of every\n"
+"                         SessionID (default 0001)\n"
+"  --policy open|allowlist  who may register (default open)\n"
+"  --allow FILE           EIDs allowed under --policy allowlist, one per line\n"
+"  --group ID             config group (GroupAssign type 1) devices belong to\n"
+"  --report-interval S    ReportSubscribe interval (default %u)\n"
+"  --report-tlvs LIST     ReportSubscribe TLV ids, e.g. 22,23,35 (default\n"
+"                         22,23,25,35)\n"
+"  --sig-lifetime S       SignatureValidity length (default %u)\n"
+"  --sig-slack S          notBefore this far before now (default %u)\n"
+"  --db PATH              device registry database (SQLite)\n"
+"  --control PATH         control socket (csmpctl, csmp-request)\n"
+"  --metrics ADDR:PORT    Prometheus metrics over HTTP\n"
+"  --log-level N          log severities 0..N (default 6; 7 = debug)\n"
+"  --foreground           csmpd never forks; accepted for init scripts\n"
+"  -h, --help             this text\n"
+"\n"
+"Logs go to stderr as %%CSMP-<severity>-<MNEMONIC>: text, rate-limited per\n"
+"mnemonic.\n"
+"\n"
+"Example (a key from `openssl ecparam -name prime256v1 -genkey -noout -out\n"
+"nms.pem`):\n"
+"  csmpd --listen [::1]:61628 --workers 2 --nms-key nms.pem --backend-id 00a1 \\\n"
+"        --report-interval 900 --report-tlvs 22,23,35\n",
+		DEFAULT_REPORT_INTERVAL, DEFAULT_SIG_LIFETIME,
+		DEFAULT_SIG_SLACK);
+}
+
+enum {
+	OPT_CONFIG = 256, OPT_LISTEN, OPT_WORKERS, OPT_DB, OPT_NMS_KEY,
+	OPT_CONTROL, OPT_METRICS, OPT_IO, OPT_BACKEND_ID, OPT_POLICY,
+	OPT_ALLOW, OPT_REPORT_INTERVAL, OPT_REPORT_TLVS, OPT_LOG_LEVEL,
+	OPT_FOREGROUND, OPT_GROUP, OPT_SIG_LIFETIME, OPT_SIG_SLACK,
+	OPT_UNSIGNED,
+};
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, 0, OPT_CONFIG },
+	{ "listen", required_argument, 0, OPT_LISTEN },
+	{ "workers", required_argument, 0, OPT_WORKERS },
+	{ "db", required_argument, 0, OPT_DB },
+	{ "nms-key", required_argument, 0, OPT_NMS_KEY },
+	{ "control", required_argument, 0, OPT_CONTROL },
+	{ "metrics", required_argument, 0, OPT_METRICS },
+	{ "io", required_argument, 0, OPT_IO },
+	{ "backend-id", required_argument, 0, OPT_BACKEND_ID },
+	{ "policy", required_argument, 0, OPT_POLICY },
+	{ "allow", required_argument, 0, OPT_ALLOW },
+	{ "group", required_argument, 0, OPT_GROUP },
+	{ "report-interval", required_argument, 0, OPT_REPORT_INTERVAL },
+	{ "report-tlvs", required_argument, 0, OPT_REPORT_TLVS },
+	{ "sig-lifetime", required_argument, 0, OPT_SIG_LIFETIME },
+	{ "sig-slack", required_argument, 0, OPT_SIG_SLACK },
+	{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+	{ "foreground", no_argument, 0, OPT_FOREGROUND },
+	{ "unsigned", no_argument, 0, OPT_UNSIGNED },
+	{ "help", no_argument, 0, 'h' },
+	{ 0, 0, 0, 0 },
+};
+
+static int parse_u32(const char *opt, const char *s, __u32 min, __u32 max,
+		     __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v < min || v > max) {
+		fprintf(stderr, "csmpd: --%s: expected a number in %u..%u, got '%s'\n",
+			opt, min, max, s);
+		return -EINVAL;
+	}
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_tlv_list(const char *s, struct csmpd_config *c)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	c->n_report_tlvs = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		__u32 id;
+
+		if (c->n_report_tlvs == CSMPD_MAX_REPORT_TLVS) {
+			fprintf(stderr, "csmpd: --report-tlvs: at most %d ids (the agent keeps 15)\n",
+				CSMPD_MAX_REPORT_TLVS);
+			return -E2BIG;
+		}
+		if (parse_u32("report-tlvs", tok, 1, 0x7fffffff, &id))
+			return -EINVAL;
+		c->report_tlvs[c->n_report_tlvs++] = id;
+	}
+	return 0;
+}
+
+/* Apply one option to the configuration. */
+static int apply_opt(struct csmpd_config *c, int opt, const char *arg)
+{
+	__u32 v;
+
+	switch (opt) {
+	case OPT_CONFIG:
+		c->config_path = arg;
+		return 0;
+	case OPT_LISTEN:
+		if (c->n_listen == CSMPD_MAX_LISTEN) {
+			fprintf(stderr, "csmpd: at most %d --listen\n",
+				CSMPD_MAX_LISTEN);
+			return -E2BIG;
+		}
+		if (csmpd_parse_listen(arg, &c->listen[c->n_listen])) {
+			fprintf(stderr, "csmpd: --listen: expected [v6]:port or a.b.c.d:port, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		c->n_listen++;
+		return 0;
+	case OPT_WORKERS:
+		return parse_u32("workers", arg, 1, CSMPD_MAX_WORKERS,
+				 &c->workers);
+	case OPT_DB:
+		c->db_path = arg;
+		return 0;
+	case OPT_NMS_KEY:
+		c->nms_key_path = arg;
+		return 0;
+	case OPT_CONTROL:
+		c->control_path = arg;
+		return 0;
+	case OPT_METRICS:
+		c->metrics_addr = arg;
+		return 0;
+	case OPT_IO:
+		if (!strcmp(arg, "uring") || !strcmp(arg, "io_uring"))
+			c->io = CSMPD_IO_URING;
+		else if (!strcmp(arg, "mmsg"))
+			c->io = CSMPD_IO_MMSG;
+		else {
+			fprintf(stderr, "csmpd: --io: uring or mmsg, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_BACKEND_ID: {
+		char *end;
+		unsigned long b;
+
+		errno = 0;
+		b = strtoul(arg, &end, 16);
+		if (errno || !*arg || *end || strlen(arg) > 4 || b > 0xffff) {
+			fprintf(stderr, "csmpd: --backend-id: 1 to 4 hex digits, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		c->backend_id = (__u16)b;
+		return 0;
+	}
+	case OPT_POLICY:
+		if (!strcmp(arg, "open"))
+			c->policy = CSMPD_POLICY_OPEN;
+		else if (!strcmp(arg, "allowlist"))
+			c->policy = CSMPD_POLICY_ALLOWLIST;
+		else {
+			fprintf(stderr, "csmpd: --policy: open or allowlist, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_ALLOW:
+		c->allow_path = arg;
+		return 0;
+	case OPT_GROUP:
+		if (parse_u32("group", arg, 0, UINT32_MAX, &v))
+			return -EINVAL;
+		c->group_set = true;
+		c->group_id = v;
+		return 0;
+	case OPT_REPORT_INTERVAL:
+		return parse_u32("report-interval", arg, 1, 7 * 86400,
+				 &c->report_interval);
+	case OPT_REPORT_TLVS:
+		if (parse_tlv_list(arg, c)) {
+			fprintf(stderr, "csmpd: --report-tlvs: comma-separated TLV ids, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_SIG_LIFETIME:
+		return parse_u32("sig-lifetime", arg, 1, 10 * 365 * 86400,
+				 &c->sig_lifetime);
+	case OPT_SIG_SLACK:
+		return parse_u32("sig-slack", arg, 0, 86400, &c->sig_slack);
+	case OPT_LOG_LEVEL:
+		if (parse_u32("log-level", arg, 0, 7, &v))
+			return -EINVAL;
+		c->log_level = (int)v;
+		return 0;
+	case OPT_FOREGROUND:
+		c->foreground = true;
+		return 0;
+	case OPT_UNSIGNED:
+		c->unsigned_ok = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void config_defaults(struct csmpd_config *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(c, 0, sizeof(*c));
+	c->workers = n < 1 ? 1 : n > CSMPD_MAX_WORKERS ? CSMPD_MAX_WORKERS :
+							   (unsigned int)n;
+	c->backend_id = 1;
+	c->report_interval = DEFAULT_REPORT_INTERVAL;
+	parse_tlv_list("22,23,25,35", c);
+	c->sig_lifetime = DEFAULT_SIG_LIFETIME;
+	c->sig_slack = DEFAULT_SIG_SLACK;
+	c->exchange_lifetime = CSMPD_EXCHANGE_LIFETIME;
+	c->log_level = CSMPD_INFO;
+}
+
+/*
+ * Two passes: the first only finds --config (so the file is read before
+ * the flags), the second applies every flag over it.
+ */
+static int parse_args(struct csmpd_daemon *d, int argc, char **argv)
+{
+	struct csmpd_config *c = &d->cfg;
+	bool listen_flag = false;
+	int opt, err;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1)
+		if (opt == OPT_CONFIG)
+			c->config_path = optarg;
+	if (c->config_path) {
+		if (!csmpd_ext_config) {
+			fprintf(stderr, "csmpd: --config: this build has no config file support\n");
+			return -ENOTSUP;
+		}
+		err = csmpd_ext_config(d, c->config_path);
+		if (err)
+			return err;	/* it printed file:line */
+	}
+
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (opt == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+		/* --listen flags replace the file's list, not extend it. */
+		if (opt == OPT_LISTEN && !listen_flag) {
+			c->n_listen = 0;
+			listen_flag = true;
+		}
+		err = apply_opt(c, opt, optarg);
+		if (err)
+			return err;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "csmpd: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+
+	if (!c->n_listen) {
+		apply_opt(c, OPT_LISTEN, "[::]:61628");
+		apply_opt(c, OPT_LISTEN, "[::]:61624");
+	}
+	if (!c->nms_key_path && !c->unsigned_ok) {
+		fprintf(stderr, "csmpd: --nms-key PEM is required (registration answers must be signed); --unsigned to run without\n");
+		return -EINVAL;
+	}
+	if (c->policy == CSMPD_POLICY_ALLOWLIST && !c->allow_path &&
+	    !c->db_path) {
+		fprintf(stderr, "csmpd: --policy allowlist needs --allow FILE (or --db)\n");
+		return -EINVAL;
+	}
+	if ((c->db_path || c->control_path || c->metrics_addr) &&
+	    !csmpd_ext_init) {
+		fprintf(stderr, "csmpd: --db/--control/--metrics: not available in this build\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* io_uring may be compiled in and still refused: disabled by sysctl
+ * (EPERM), by seccomp (ENOSYS/EPERM) or by an old kernel. */
+static const struct csmpd_io_ops *pick_io(const struct csmpd_config *c)
+{
+	struct io_uring ring;
+	int err;
+
+	if (c->io == CSMPD_IO_MMSG) {
+		csmpd_log(CSMPD_INFO, "IO_BACKEND", "using recvmmsg/sendmmsg (--io mmsg)");
+		return &csmpd_io_mmsg;
+	}
+	err = io_uring_queue_init(4, &ring, 0);
+	if (err) {
+		if (c->io == CSMPD_IO_URING) {
+			csmpd_log(CSMPD_ERR, "IO_BACKEND",
+				  "--io uring: io_uring unavailable: %s",
+				  strerror(-err));
+			return NULL;
+		}
+		csmpd_log(CSMPD_NOTICE, "IO_BACKEND",
+			  "io_uring unavailable (%s): using recvmmsg/sendmmsg",
+			  strerror(-err));
+		return &csmpd_io_mmsg;
+	}
+	io_uring_queue_exit(&ring);
+	csmpd_log(CSMPD_INFO, "IO_BACKEND", "using io_uring");
+	return &csmpd_io_uring;
+}
+
+static int default_allowed(struct csmpd_daemon *d, __u64 eid)
+{
+	return csmpd_allow_has(&d->allow, eid);
+}
+
+int main(int argc, char **argv)
+{
+	struct csmpd_daemon *d;
+	struct csmpd_counters tot;
+	sigset_t sigs;
+	int err, sig = 0;
+	unsigned int i;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return 1;
+	config_defaults(&d->cfg);
+	err = parse_args(d, argc, argv);
+	if (err)
+		return 2;
+	csmpd_log_init(d->cfg.log_level);
+	for (i = 0; i < d->cfg.n_report_tlvs; i++) {
+		snprintf(d->report_tlv_str[i], sizeof(d->report_tlv_str[i]),
+			 "%u", d->cfg.report_tlvs[i]);
+		d->report_tlv_ptrs[i] = d->report_tlv_str[i];
+	}
+	if (getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
+	    sizeof(d->bucket_key)) {
+		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
+		return 1;
+	}
+
+	/* Signals go to main only: workers never see them, main waits. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d->io = pick_io(&d->cfg);
+	if (!d->io) {
+		err = -ENOSYS;
+		goto out;
+	}
+	err = csmpd_sign_init(d);
+	if (err)
+		goto out;
+	if (!d->sign_key)
+		csmpd_log(CSMPD_WARNING, "UNSIGNED",
+			  "no --nms-key: registration answers are not signed");
+	if (d->cfg.allow_path) {
+		err = csmpd_allow_load(&d->allow, d->cfg.allow_path);
+		if (err)
+			goto err_sign;
+		csmpd_log(CSMPD_INFO, "ALLOWLIST", "%zu EIDs allowed (%s)",
+			  d->allow.n, d->cfg.allow_path);
+	}
+	if (!d->hooks.allowed)
+		d->hooks.allowed = default_allowed;
+
+	d->n_workers = d->cfg.workers;
+	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	if (!d->workers) {
+		err = -ENOMEM;
+		goto err_allow;
+	}
+	for (i = 0; i < d->n_workers; i++)
+		d->workers[i].evfd = -1;
+
+	/* Extensions (registry, control, metrics) set their hooks here,
+	 * before sockets exist and workers run. */
+	if (csmpd_ext_init) {
+		err = csmpd_ext_init(d);
+		if (err)
+			goto err_workers;
+	}
+	err = csmpd_sockets_open(d);
+	if (err)
+		goto err_ext;
+	err = csmpd_workers_start(d);
+	if (err)
+		goto err_socks;
+	csmpd_log(CSMPD_NOTICE, "START",
+		  "csmpd up: %u workers, %s, backend id %04x, policy %s",
+		  d->n_workers, d->io->name, d->cfg.backend_id,
+		  d->cfg.policy == CSMPD_POLICY_OPEN ? "open" : "allowlist");
+
+	for (;;) {
+		if (sigwait(&sigs, &sig))
+			continue;
+		if (sig == SIGHUP) {
+			csmpd_log(CSMPD_INFO, "SIGHUP",
+				  "SIGHUP ignored: restart to reload");
+			continue;
+		}
+		break;
+	}
+	if (!d->stop)
+		csmpd_log(CSMPD_NOTICE, "STOP", "signal %d: draining", sig);
+	err = d->stop ? -EIO : 0;	/* a worker failed: exit non-zero */
+	csmpd_workers_stop(d);
+	csmpd_workers_join(d);
+
+	csmpd_counters_sum(d, &tot);
+	csmpd_log(CSMPD_NOTICE, "STOPPED",
+		  "rx %llu tx %llu registrations %llu (dup %llu, refused %llu, bad %llu) reports %llu (unknown session %llu) notifications %llu malformed %llu signed %llu (cache hits %llu)",
+		  (unsigned long long)tot.rx_dgrams,
+		  (unsigned long long)tot.tx_dgrams,
+		  (unsigned long long)tot.reg_ok,
+		  (unsigned long long)tot.reg_dup,
+		  (unsigned long long)tot.reg_refused,
+		  (unsigned long long)tot.reg_bad,
+		  (unsigned long long)tot.reports,
+		  (unsigned long long)tot.reports_unknown,
+		  (unsigned long long)tot.notifications,
+		  (unsigned long long)tot.msg_class[CSMP_C_MALFORMED],
+		  (unsigned long long)tot.signed_msgs,
+		  (unsigned long long)tot.sig_cache_hits);
+
+err_socks:
+	csmpd_sockets_close(d);
+err_ext:
+	if (csmpd_ext_fini)
+		csmpd_ext_fini(d);
+err_workers:
+	free(d->workers);
+err_allow:
+	csmpd_allow_free(&d->allow);
+err_sign:
+	csmpd_sign_fini(d);
+out:
+	free(d);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The listening sockets: one SO_REUSEPORT UDP socket per listening address
+ * per worker, bound to what --listen says (normally the wildcard), with
+ * IPV6_RECVPKTINFO / IP_PKTINFO so each datagram tells which local address
+ * it was sent to, and the control-message helpers that put that address
+ * back as the source of the reply. Replying from the address the device
+ * used is what lets a VIP on lo (behind csmp_lb) answer as the VIP.
+ *
+ * csmpd_sockets_open() creates the whole group of one address before the
+ * next and then calls hooks.reuseport_group: the place where csmp_reuseport
+ * (the sk_reuseport program) is attached to the group.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csmpd.h"
+
+/* "[v6]:port", "v6" is not accepted without brackets; "a.b.c.d:port". */
+int csmpd_parse_listen(const char *s, struct csmpd_listen *l)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon;
+	char *end;
+	unsigned long port;
+	size_t hl;
+
+	memset(l, 0, sizeof(*l));
+	if (strlen(s) >= sizeof(l->text))
+		return -EINVAL;
+	strcpy(l->text, s);
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(rb - s - 1);
+		colon = rb + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port == 0 || port > 65535 || !colon[1])
+		return -EINVAL;
+
+	if (inet_pton(AF_INET6, host, &l->addr.in6.sin6_addr) == 1) {
+		l->addr.in6.sin6_family = AF_INET6;
+		l->addr.in6.sin6_port = htons((__u16)port);
+		l->addr.len = sizeof(l->addr.in6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &l->addr.in.sin_addr) == 1) {
+		l->addr.in.sin_family = AF_INET;
+		l->addr.in.sin_port = htons((__u16)port);
+		l->addr.len = sizeof(l->addr.in);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int setopt(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
+}
+
+/*
+ * One socket of a listening group. An IPv6 socket is dual-stack (IPv4
+ * arrives v4-mapped, with IP_PKTINFO and IPV6_PKTINFO both available)
+ * unless v6only is asked because an IPv4 socket shares the port.
+ */
+static int socket_open(const struct csmpd_listen *l, bool v6only)
+{
+	int fd, err, af = l->addr.sa.sa_family;
+
+	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+	if (err)
+		goto err_close;
+	/* Room for bursts while a worker signs: try the privileged variant
+	 * first (root may exceed rmem_max), then the ordinary one. */
+	if (setopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20))
+		setopt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+	if (af == AF_INET6) {
+		err = setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only);
+		if (err)
+			goto err_close;
+		err = setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+		if (err)
+			goto err_close;
+	}
+	err = setopt(fd, IPPROTO_IP, IP_PKTINFO, 1);
+	if (err && af == AF_INET)
+		goto err_close;
+	if (bind(fd, &l->addr.sa, l->addr.len)) {
+		err = -errno;
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+int csmpd_socket_open(const struct csmpd_listen *l)
+{
+	return socket_open(l, false);
+}
+
+/* An IPv6 wildcard that shares its port with an IPv4 listener must not
+ * also take IPv4, or the two groups collide. */
+static bool needs_v6only(const struct csmpd_config *c, unsigned int i)
+{
+	const struct csmpd_listen *l = &c->listen[i];
+	unsigned int j;
+
+	if (l->addr.sa.sa_family != AF_INET6)
+		return false;
+	for (j = 0; j < c->n_listen; j++)
+		if (c->listen[j].addr.sa.sa_family == AF_INET &&
+		    c->listen[j].addr.in.sin_port == l->addr.in6.sin6_port)
+			return true;
+	return false;
+}
+
+int csmpd_sockets_open(struct csmpd_daemon *d)
+{
+	unsigned int i, w;
+	int fds[CSMPD_MAX_WORKERS];
+	int err;
+
+	for (w = 0; w < d->n_workers; w++)
+		for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+			d->workers[w].socks[i] = -1;
+
+	for (i = 0; i < d->cfg.n_listen; i++) {
+		const struct csmpd_listen *l = &d->cfg.listen[i];
+		bool v6only = needs_v6only(&d->cfg, i);
+
+		for (w = 0; w < d->n_workers; w++) {
+			int fd = socket_open(l, v6only);
+
+			if (fd < 0) {
+				err = fd;
+				csmpd_log(CSMPD_ERR, "LISTEN_FAIL",
+					  "cannot listen on %s: %s", l->text,
+					  strerror(-err));
+				goto err_close;
+			}
+			d->workers[w].socks[i] = fd;
+			fds[w] = fd;
+		}
+		/* The group is complete: sk_reuseport steering goes here. */
+		if (d->hooks.reuseport_group) {
+			err = d->hooks.reuseport_group(d, i, fds, d->n_workers);
+			if (err)
+				goto err_close;
+		}
+		csmpd_log(CSMPD_INFO, "LISTEN", "listening on %s (%u sockets%s)",
+			  l->text, d->n_workers, v6only ? ", IPv6 only" : "");
+	}
+	return 0;
+
+err_close:
+	csmpd_sockets_close(d);
+	return err;
+}
+
+void csmpd_sockets_close(struct csmpd_daemon *d)
+{
+	unsigned int i, w;
+
+	if (!d->workers)
+		return;
+	for (w = 0; w < d->n_workers; w++)
+		for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+			if (d->workers[w].socks[i] >= 0) {
+				close(d->workers[w].socks[i]);
+				d->workers[w].socks[i] = -1;
+			}
+}
+
+/*
+ * The destination of a received datagram from its control messages.
+ * IPV6_PKTINFO wins on an IPv6 socket (IPv4 shows up v4-mapped there, which
+ * is also what the reply's IPV6_PKTINFO needs); IP_PKTINFO otherwise.
+ * Returns 0, or -ENOENT when neither was present.
+ */
+int csmpd_rx_cmsg(struct msghdr *msg, struct csmpd_local *dst)
+{
+	struct cmsghdr *c;
+	bool have4 = false;
+	struct in_pktinfo pi4;
+
+	dst->family = 0;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst->family = AF_INET6;
+			dst->a6 = pi.ipi6_addr;
+			dst->ifindex = (int)pi.ipi6_ifindex;
+			return 0;
+		}
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			memcpy(&pi4, CMSG_DATA(c), sizeof(pi4));
+			have4 = true;
+		}
+	}
+	if (!have4)
+		return -ENOENT;
+	dst->family = AF_INET;
+	dst->a4 = pi4.ipi_addr;		/* the header's destination */
+	dst->ifindex = pi4.ipi_ifindex;
+	return 0;
+}
+
+/*
+ * Fill tx->msg for one reply. The source is the address the request was
+ * sent to; the interface is left to routing (0) except for link-local
+ * sources, which are only meaningful on the interface they came in on.
+ * A multicast destination cannot be a source: routing picks one then.
+ */
+void csmpd_tx_msghdr(struct csmpd_tx *tx)
+{
+	struct msghdr *m = &tx->msg;
+	struct cmsghdr *c;
+
+	memset(m, 0, sizeof(*m));
+	tx->iov.iov_base = tx->buf;
+	tx->iov.iov_len = tx->len;
+	m->msg_name = &tx->peer.sa;
+	m->msg_namelen = tx->peer.len;
+	m->msg_iov = &tx->iov;
+	m->msg_iovlen = 1;
+	memset(&tx->ctrl, 0, sizeof(tx->ctrl));
+
+	if (tx->src.family == AF_INET6 &&
+	    !IN6_IS_ADDR_MULTICAST(&tx->src.a6) &&
+	    !IN6_IS_ADDR_UNSPECIFIED(&tx->src.a6)) {
+		struct in6_pktinfo pi = { .ipi6_addr = tx->src.a6 };
+
+		if (IN6_IS_ADDR_LINKLOCAL(&tx->src.a6))
+			pi.ipi6_ifindex = (unsigned int)tx->src.ifindex;
+		m->msg_control = tx->ctrl.buf;
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else if (tx->src.family == AF_INET &&
+		   !IN_MULTICAST(ntohl(tx->src.a4.s_addr)) &&
+		   tx->src.a4.s_addr != INADDR_ANY) {
+		struct in_pktinfo pi = { .ipi_spec_dst = tx->src.a4 };
+
+		m->msg_control = tx->ctrl.buf;
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}

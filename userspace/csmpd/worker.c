@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The worker pool: threads, their send pools and inboxes, and the per-batch
+ * pipeline every I/O backend calls (csmpd_batch): classify each datagram
+ * once, route it to the shard that owns its device, dispatch it to the
+ * protocol handlers, and leave the replies queued for the backend to send
+ * in one go.
+ *
+ * Routing. The registry is sharded by worker and each shard is touched only
+ * by its own thread. A device's shard is fixed by its routing bucket: a
+ * keyed SipHash of the EID reduced to 16 bits, and the same 16 bits are
+ * written into the SessionID we assign (characters 4..7, after the
+ * backend id). Registrations and notifications carry the DeviceID, reports
+ * carry the SessionID, so the owner of every message is known from the
+ * message alone: bucket % workers. With csmp_reuseport steering on the same
+ * function the datagram is already on the owner and nothing is shared or
+ * locked; with plain SO_REUSEPORT (4-tuple hash) the datagram is copied
+ * into the owner's inbox instead. Correctness never depends on which
+ * socket the kernel picked, and a device keeps its state (SessionID,
+ * duplicate cache) across source-port changes. The alternative, a shared
+ * session index with per-device locks, would put atomics on every report
+ * even when steering is right.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csmpd.h"
+#include "csmp/siphash.h"
+
+void csmpd_clock(struct csmpd_worker *w)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w->now_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->now = (__u64)ts.tv_sec;
+}
+
+unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid)
+{
+	return (unsigned int)(csmp_siphash24_word(d->bucket_key[0],
+						  d->bucket_key[1],
+						  __builtin_bswap64(eid)) &
+			      0xffff);
+}
+
+unsigned int csmpd_bucket_owner(const struct csmpd_daemon *d,
+				unsigned int bucket)
+{
+	return bucket % d->n_workers;
+}
+
+/* ---- send pool ---------------------------------------------------------- */
+
+static int tx_pool_init(struct csmpd_worker *w)
+{
+	unsigned int i;
+
+	w->tx_slots = calloc(CSMPD_TX_SLOTS, sizeof(*w->tx_slots));
+	if (!w->tx_slots)
+		return -ENOMEM;
+	w->tx_free = NULL;
+	for (i = CSMPD_TX_SLOTS; i-- > 0;) {
+		w->tx_slots[i].next = w->tx_free;
+		w->tx_free = &w->tx_slots[i];
+	}
+	w->txq = NULL;
+	w->txq_tail = &w->txq;
+	w->txq_len = 0;
+	return 0;
+}
+
+struct csmpd_tx *csmpd_tx_alloc(struct csmpd_worker *w)
+{
+	struct csmpd_tx *tx = w->tx_free;
+
+	if (!tx) {
+		CSMPD_INC(&w->ctr, tx_full);
+		return NULL;
+	}
+	w->tx_free = tx->next;
+	tx->next = NULL;
+	tx->len = 0;
+	return tx;
+}
+
+void csmpd_tx_queue(struct csmpd_worker *w, struct csmpd_tx *tx)
+{
+	tx->next = NULL;
+	*w->txq_tail = tx;
+	w->txq_tail = &tx->next;
+	w->txq_len++;
+}
+
+void csmpd_tx_release(struct csmpd_worker *w, struct csmpd_tx *tx)
+{
+	tx->next = w->tx_free;
+	w->tx_free = tx;
+}
+
+/* ---- inbox (cross-shard hand-off) --------------------------------------- */
+
+static int inbox_init(struct csmpd_inbox *ib)
+{
+	ib->slots = calloc(CSMPD_INBOX_SLOTS, sizeof(*ib->slots));
+	if (!ib->slots)
+		return -ENOMEM;
+	pthread_mutex_init(&ib->lock, NULL);
+	ib->head = ib->count = 0;
+	return 0;
+}
+
+static void inbox_fini(struct csmpd_inbox *ib)
+{
+	if (!ib->slots)
+		return;
+	pthread_mutex_destroy(&ib->lock);
+	free(ib->slots);
+	ib->slots = NULL;
+}
+
+/*
+ * Producers only ever write the slot after the last queued one, under the
+ * lock; the owner reads slots [head, head + count) without it and only
+ * takes the lock to retire them, so its processing never blocks senders.
+ */
+static int inbox_push(struct csmpd_worker *from, struct csmpd_worker *to,
+		      const struct csmpd_rx *rx)
+{
+	struct csmpd_inbox *ib = &to->inbox;
+	struct csmpd_handoff *h;
+	unsigned int count;
+
+	pthread_mutex_lock(&ib->lock);
+	count = ib->count;
+	if (count == CSMPD_INBOX_SLOTS) {
+		pthread_mutex_unlock(&ib->lock);
+		CSMPD_INC(&from->ctr, handoff_dropped);
+		return -ENOBUFS;
+	}
+	h = &ib->slots[(ib->head + count) % CSMPD_INBOX_SLOTS];
+	h->rx = *rx;
+	memcpy(h->data, rx->data, rx->len);
+	h->rx.data = h->data;
+	__atomic_store_n(&ib->count, count + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&ib->lock);
+	CSMPD_INC(&from->ctr, handoff_out);
+	return 0;
+}
+
+bool csmpd_inbox_pending(struct csmpd_worker *w)
+{
+	return __atomic_load_n(&w->inbox.count, __ATOMIC_ACQUIRE) != 0;
+}
+
+void csmpd_inbox_drain(struct csmpd_worker *w)
+{
+	struct csmpd_inbox *ib = &w->inbox;
+	unsigned int n, k, head;
+
+	n = __atomic_load_n(&ib->count, __ATOMIC_ACQUIRE);
+	if (!n)
+		return;
+	csmpd_clock(w);
+	head = ib->head;	/* only this thread moves head */
+	for (k = 0; k < n; k++) {
+		struct csmpd_handoff *h =
+			&ib->slots[(head + k) % CSMPD_INBOX_SLOTS];
+
+		CSMPD_INC(&w->ctr, handoff_in);
+		csmpd_dispatch(w, &h->rx);
+	}
+	pthread_mutex_lock(&ib->lock);
+	ib->head = (head + n) % CSMPD_INBOX_SLOTS;
+	ib->count -= n;
+	pthread_mutex_unlock(&ib->lock);
+}
+
+static void wake(struct csmpd_worker *w)
+{
+	__u64 one = 1;
+
+	if (write(w->evfd, &one, sizeof(one)) < 0) {
+		/* the counter is saturated: the worker is awake anyway */
+	}
+}
+
+/* ---- the batch ------------------------------------------------------------ */
+
+/*
+ * One batch of received datagrams, in order:
+ *   1. count and classify (one csmp_classify call per datagram);
+ *   2. route: datagrams of another shard go to its inbox;
+ *   3. dispatch: the protocol handlers (handlers.c) update the device and
+ *      queue replies (signed where downlink) on w->txq;
+ *   4. wake the owners we handed work to, then hooks.batch_end.
+ * The backend sends w->txq right after this returns.
+ */
+void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
+{
+	struct csmpd_daemon *d = w->d;
+	__u64 wake_mask[CSMPD_MAX_WORKERS / 64] = { 0 };
+	unsigned int i;
+
+	csmpd_clock(w);
+	CSMPD_INC(&w->ctr, batches);
+	for (i = 0; i < n; i++) {
+		struct csmpd_rx *r = &rx[i];
+		int owner;
+
+		CSMPD_INC(&w->ctr, rx_dgrams);
+		CSMPD_ADD(&w->ctr, rx_bytes, r->len);
+		if (r->flags & CSMPD_RXF_TRUNC) {
+			CSMPD_INC(&w->ctr, rx_truncated);
+			CSMPD_INC(&w->ctr, msg_class[CSMP_C_MALFORMED]);
+			CSMPD_INC(&w->ctr, reason[CSMP_R_COAP_OVERSIZE]);
+			continue;
+		}
+		if (csmp_classify(r->data, r->len, &r->cls)) {
+			char a[80];
+
+			CSMPD_INC(&w->ctr, msg_class[CSMP_C_MALFORMED]);
+			CSMPD_INC(&w->ctr, reason[r->cls.reason]);
+			csmpd_log(CSMPD_DEBUG, "MALFORMED",
+				  "%u bytes from %s dropped: reason %u",
+				  r->len, csmpd_addr_str(&r->peer, a, sizeof(a)),
+				  r->cls.reason);
+			continue;
+		}
+		CSMPD_INC(&w->ctr, msg_class[r->cls.msg_class]);
+
+		owner = csmpd_route(w, r);
+		if (owner >= 0 && (unsigned int)owner != w->idx) {
+			if (!inbox_push(w, &d->workers[owner], r))
+				wake_mask[owner / 64] |= 1ull << (owner % 64);
+			continue;
+		}
+		csmpd_dispatch(w, r);
+	}
+
+	csmpd_inbox_drain(w);
+	for (i = 0; i < d->n_workers; i++)
+		if (wake_mask[i / 64] & (1ull << (i % 64)))
+			wake(&d->workers[i]);
+	if (d->hooks.batch_end)
+		d->hooks.batch_end(w);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+	struct csmpd_worker *w = arg;
+	char name[16];
+	int err;
+
+	snprintf(name, sizeof(name), "csmpd-w%u", w->idx);
+	pthread_setname_np(pthread_self(), name);
+	/* Rings with SINGLE_ISSUER belong to the thread that made them. */
+	err = w->io->setup(w);
+	if (err) {
+		csmpd_log(CSMPD_ERR, "WORKER_FAIL", "worker %u: %s setup: %s",
+			  w->idx, w->io->name, strerror(-err));
+		goto out;
+	}
+	err = w->io->run(w);
+	if (err)
+		csmpd_log(CSMPD_ERR, "WORKER_FAIL", "worker %u stopped: %s",
+			  w->idx, strerror(-err));
+out:
+	w->io->teardown(w);
+	if (err) {
+		/* One worker down takes the daemon down: a silent hole in
+		 * the reuseport group would drop its share of devices. */
+		w->d->stop = 1;
+		kill(getpid(), SIGTERM);
+	}
+	return (void *)(long)err;
+}
+
+static int worker_init(struct csmpd_daemon *d, struct csmpd_worker *w,
+		       unsigned int idx)
+{
+	int err;
+
+	w->d = d;
+	w->idx = idx;
+	w->io = d->io;
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->evfd < 0)
+		return -errno;
+	err = tx_pool_init(w);
+	if (err)
+		return err;
+	err = inbox_init(&w->inbox);
+	if (err)
+		return err;
+	err = csmpd_shard_init(&w->shard);
+	if (err)
+		return err;
+	w->arena_buf = malloc(CSMPD_ARENA_BYTES);
+	if (!w->arena_buf)
+		return -ENOMEM;
+	csmp_arena_init(&w->arena, w->arena_buf, CSMPD_ARENA_BYTES);
+	return csmpd_signer_init(w);
+}
+
+static void worker_fini(struct csmpd_worker *w)
+{
+	csmpd_signer_fini(w);
+	free(w->arena_buf);
+	w->arena_buf = NULL;
+	csmpd_shard_fini(&w->shard);
+	inbox_fini(&w->inbox);
+	free(w->tx_slots);
+	w->tx_slots = NULL;
+	if (w->evfd >= 0)
+		close(w->evfd);
+	w->evfd = -1;
+}
+
+/* Workers are allocated and their sockets opened by main (privileged
+ * set-up first); this starts the threads. */
+int csmpd_workers_start(struct csmpd_daemon *d)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < d->n_workers; i++) {
+		err = worker_init(d, &d->workers[i], i);
+		if (err)
+			goto err_fini;
+	}
+	for (i = 0; i < d->n_workers; i++) {
+		err = -pthread_create(&d->workers[i].thread, NULL, worker_main,
+				      &d->workers[i]);
+		if (err) {
+			csmpd_workers_stop(d);
+			csmpd_workers_join(d);
+			return err;
+		}
+		d->workers[i].started = true;
+	}
+	return 0;
+
+err_fini:
+	for (i = 0; i < d->n_workers; i++)
+		worker_fini(&d->workers[i]);
+	return err;
+}
+
+void csmpd_workers_stop(struct csmpd_daemon *d)
+{
+	unsigned int i;
+
+	d->stop = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (i = 0; i < d->n_workers; i++)
+		if (d->workers[i].evfd >= 0)
+			wake(&d->workers[i]);
+}
+
+void csmpd_workers_join(struct csmpd_daemon *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_workers; i++) {
+		if (d->workers[i].started)
+			pthread_join(d->workers[i].thread, NULL);
+		d->workers[i].started = false;
+	}
+	for (i = 0; i < d->n_workers; i++)
+		worker_fini(&d->workers[i]);
+}
+
+void csmpd_counters_sum(const struct csmpd_daemon *d,
+			struct csmpd_counters *out)
+{
+	const size_t nw = sizeof(*out) / sizeof(__u64);
+	unsigned int i;
+	size_t k;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < d->n_workers; i++) {
+		const __u64 *src = (const __u64 *)&d->workers[i].ctr;
+		__u64 *dst = (__u64 *)out;
+
+		for (k = 0; k < nw; k++)
+			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+	}
+}
