@@ -19,6 +19,8 @@
 #define CSMP_TLVF_VENDOR_AGENT	0x02
 /* Vendor TLV in the draft's form: 7F <len> SubTLVs, SubType 1 = PEN. */
 #define CSMP_TLVF_VENDOR_DRAFT	0x04
+/* The type varint was not minimal (no known sender does this). */
+#define CSMP_TLVF_NONMINIMAL_TYPE 0x08
 
 struct csmp_tlv {
 	__u32 type;	/* TLV id; CSMP_TLV_VENDOR for both vendor forms */
@@ -140,7 +142,7 @@ static inline int csmp_vendor_draft(const __u8 *p, __u32 end, __u32 off,
 static inline int csmp_tlv_next(struct csmp_tlv_iter *it, struct csmp_tlv *t)
 {
 	__u32 pos = it->pos, len;
-	int nonmin = 0;
+	int nonmin = 0, tnonmin = 0;
 
 	if (pos >= it->len)
 		return 0;
@@ -149,7 +151,7 @@ static inline int csmp_tlv_next(struct csmp_tlv_iter *it, struct csmp_tlv *t)
 	t->hdr = pos;
 	t->pen = t->vtype = 0;
 	t->flags = 0;
-	if (csmp_varint32(it->p, it->len, &pos, &t->type, 0))
+	if (csmp_varint32(it->p, it->len, &pos, &t->type, &tnonmin))
 		return csmp_tlv_fail(it, CSMP_R_TLV_VARINT);
 
 	if (t->type == CSMP_TLV_VENDOR) {
@@ -189,6 +191,8 @@ static inline int csmp_tlv_next(struct csmp_tlv_iter *it, struct csmp_tlv *t)
 	t->len = len;
 	t->flags = nonmin ? CSMP_TLVF_NONMINIMAL : 0;
 out:
+	if (tnonmin)
+		t->flags |= CSMP_TLVF_NONMINIMAL_TYPE;
 	it->pos = t->off + t->len;
 	it->count++;
 	return 1;

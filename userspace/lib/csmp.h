@@ -12,6 +12,7 @@
  *              forms), TLV lookup, the TLV id -> message table, decoding
  *   pbjson.h   JSON of any decoded message, driven by the descriptors
  *   eid.h      EID text form, EUI-64 <-> modified EUI-64 interface id
+ *   frame.h    captured frames (Ethernet/VLAN/SLL/raw, IPv4/IPv6) to UDP
  *   names.h    names of reasons, message classes, steering keys, CoAP codes
  *
  * Every function returns 0 (or a length/count) on success and -errno on
@@ -38,6 +39,7 @@
 #include "tlvmsg.h"
 #include "pbjson.h"
 #include "eid.h"
+#include "frame.h"
 #include "names.h"
 
 #endif /* LIBCSMP_CSMP_H */
