@@ -48,7 +48,7 @@ start_csmpd() {
 		--backend-id $BID --report-interval 300 --report-tlvs 22,23 \
 		--log-level 7 "$@" 2>"$log" &
 	pid=$!
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q '%CSMP-5-START' "$log" && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

@@ -40,6 +40,7 @@
 #define CSMPD_DEV_TLV_BYTES	1536	/* raw TLV bytes kept per device */
 #define CSMPD_INBOX_SLOTS	1024	/* cross-shard hand-offs queued */
 #define CSMPD_EXCHANGE_LIFETIME	247	/* RFC 7252 EXCHANGE_LIFETIME, s */
+#define CSMPD_DRAIN_NS		(2 * 1000000000ull)	/* stop: max per phase */
 #define CSMPD_ARENA_BYTES	(64 << 10)	/* decoded values of one message */
 
 /* Receive buffer: recvmsg_out header + name + control + one datagram. A
@@ -315,6 +316,7 @@ struct csmpd_worker {
 	unsigned int idx;
 	pthread_t thread;
 	bool started;
+	bool recv_done;		/* stopping: sockets drained */
 	int socks[CSMPD_MAX_LISTEN];	/* one per listening address */
 	int evfd;			/* wakes the worker: inbox, stop */
 	const struct csmpd_io_ops *io;
@@ -360,6 +362,7 @@ struct csmpd_daemon {
 	char report_tlv_str[CSMPD_MAX_REPORT_TLVS][12];
 	char *report_tlv_ptrs[CSMPD_MAX_REPORT_TLVS];	/* ReportSubscribe.tlvid */
 	volatile int stop;	/* set by the signal handler */
+	unsigned int receiving;	/* workers still reading their sockets */
 	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
 	void *ext;		/* for the control/metrics/events layer */
 };
@@ -397,6 +400,9 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n);
 void csmpd_inbox_drain(struct csmpd_worker *w);
 bool csmpd_inbox_pending(struct csmpd_worker *w);
 void csmpd_clock(struct csmpd_worker *w);
+bool csmpd_socks_empty(const struct csmpd_worker *w);
+void csmpd_recv_done(struct csmpd_worker *w);
+bool csmpd_all_recv_done(const struct csmpd_worker *w);
 struct csmpd_tx *csmpd_tx_alloc(struct csmpd_worker *w);
 void csmpd_tx_queue(struct csmpd_worker *w, struct csmpd_tx *tx);
 void csmpd_tx_release(struct csmpd_worker *w, struct csmpd_tx *tx);

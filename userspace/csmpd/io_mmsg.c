@@ -153,6 +153,7 @@ static int mmsg_run(struct csmpd_worker *w)
 {
 	struct pollfd pfd[CSMPD_MAX_LISTEN + 1];
 	unsigned int ns = w->d->cfg.n_listen, s;
+	__u64 deadline;
 	int err, n;
 
 	for (s = 0; s < ns; s++)
@@ -186,10 +187,26 @@ static int mmsg_run(struct csmpd_worker *w)
 		}
 	}
 
-	/* Drain: what is already queued on the sockets is answered. */
+	/* Drain: answer what the sockets already hold (bounded), then keep
+	 * serving the inbox until every worker has stopped receiving. */
+	csmpd_clock(w);
+	deadline = w->now_ns + CSMPD_DRAIN_NS;
 	for (s = 0; s < ns; s++)
-		for (int k = 0; k < 64 && mmsg_recv_batch(w, s) > 0; k++)
+		for (int k = 0; k < 256 && mmsg_recv_batch(w, s) > 0; k++)
 			;
+	csmpd_recv_done(w);
+	while (!csmpd_all_recv_done(w) && w->now_ns < deadline) {
+		if (poll(&pfd[ns], 1, 100) > 0) {
+			__u64 v;
+
+			if (read(w->evfd, &v, sizeof(v)) < 0) {
+				/* nothing to clear */
+			}
+		}
+		csmpd_inbox_drain(w);
+		mmsg_flush(w);
+		csmpd_clock(w);
+	}
 	csmpd_inbox_drain(w);
 	mmsg_flush(w);
 	return 0;

@@ -356,11 +356,18 @@ static bool any_armed(const struct uring_priv *p, unsigned int n)
 	return false;
 }
 
+/*
+ * Stopping: keep receiving until the sockets are empty (bounded by
+ * CSMPD_DRAIN_NS), then cancel the multishot receives, then keep serving
+ * the inbox and the sends in flight until every worker has stopped
+ * receiving (worker.c).
+ */
 static int uring_run(struct csmpd_worker *w)
 {
 	struct uring_priv *p = w->io_priv;
 	unsigned int ns = w->d->cfg.n_listen, s;
-	bool stopping = false;
+	bool stopping = false, cancelled = false;
+	__u64 deadline = 0;
 	int err;
 
 	for (s = 0; s < ns; s++) {
@@ -373,18 +380,34 @@ static int uring_run(struct csmpd_worker *w)
 		return err;
 
 	for (;;) {
+		struct __kernel_timespec ts = { .tv_nsec = 100 * 1000000 };
 		struct io_uring_cqe *cqe;
 		unsigned int head, seen = 0;
 
 		if (!stopping && w->d->stop) {
 			stopping = true;
-			cancel_recvs(w);
+			csmpd_clock(w);
+			deadline = w->now_ns + CSMPD_DRAIN_NS;
 		}
-		if (stopping && !any_armed(p, ns) && !w->tx_inflight &&
-		    !w->txq)
-			break;
-
-		err = io_uring_submit_and_wait(&p->ring, 1);
+		if (stopping) {
+			csmpd_clock(w);
+			if (!cancelled && (csmpd_socks_empty(w) ||
+					   w->now_ns > deadline)) {
+				cancel_recvs(w);
+				cancelled = true;
+				deadline = w->now_ns + CSMPD_DRAIN_NS;
+			}
+			if (cancelled && !any_armed(p, ns))
+				csmpd_recv_done(w);
+			if (w->recv_done && !w->tx_inflight && !w->txq &&
+			    !csmpd_inbox_pending(w) &&
+			    (csmpd_all_recv_done(w) || w->now_ns > deadline))
+				break;
+			err = io_uring_submit_and_wait_timeout(&p->ring, &cqe,
+							       1, &ts, NULL);
+		} else {
+			err = io_uring_submit_and_wait(&p->ring, 1);
+		}
 		if (err < 0 && err != -EINTR && err != -ETIME &&
 		    err != -EBUSY)
 			return err;
@@ -412,9 +435,7 @@ static int uring_run(struct csmpd_worker *w)
 			csmpd_inbox_drain(w);
 		queue_sends(w);
 
-		if (stopping)
-			continue;
-		for (s = 0; s < ns; s++) {
+		for (s = 0; s < ns && !cancelled; s++) {
 			if (p->armed[s])
 				continue;
 			CSMPD_INC(&w->ctr, rx_rearm);

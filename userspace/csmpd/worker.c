@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,6 +192,45 @@ static void wake(struct csmpd_worker *w)
 	}
 }
 
+/* ---- drain on stop ----------------------------------------------------- */
+
+/*
+ * Stopping is two-phased so that no received datagram is lost: each worker
+ * first answers what its sockets hold (csmpd_socks_empty), then reports
+ * csmpd_recv_done; it exits only once every worker has done so, because
+ * until then another worker may still hand it a datagram.
+ */
+bool csmpd_socks_empty(const struct csmpd_worker *w)
+{
+	unsigned int s;
+	int n;
+
+	for (s = 0; s < w->d->cfg.n_listen; s++)
+		if (!ioctl(w->socks[s], FIONREAD, &n) && n > 0)
+			return false;
+	return true;
+}
+
+void csmpd_recv_done(struct csmpd_worker *w)
+{
+	struct csmpd_daemon *d = w->d;
+	unsigned int i;
+
+	if (w->recv_done)
+		return;
+	w->recv_done = true;
+	if (__atomic_sub_fetch(&d->receiving, 1, __ATOMIC_ACQ_REL))
+		return;
+	for (i = 0; i < d->n_workers; i++)
+		if (&d->workers[i] != w)
+			wake(&d->workers[i]);
+}
+
+bool csmpd_all_recv_done(const struct csmpd_worker *w)
+{
+	return !__atomic_load_n(&w->d->receiving, __ATOMIC_ACQUIRE);
+}
+
 /* ---- the batch ------------------------------------------------------------ */
 
 /*
@@ -274,6 +314,7 @@ static void *worker_main(void *arg)
 		csmpd_log(CSMPD_ERR, "WORKER_FAIL", "worker %u stopped: %s",
 			  w->idx, strerror(-err));
 out:
+	csmpd_recv_done(w);	/* no-op when run() got that far */
 	w->io->teardown(w);
 	if (err) {
 		/* One worker down takes the daemon down: a silent hole in
@@ -337,10 +378,15 @@ int csmpd_workers_start(struct csmpd_daemon *d)
 		if (err)
 			goto err_fini;
 	}
+	d->receiving = d->n_workers;
 	for (i = 0; i < d->n_workers; i++) {
 		err = -pthread_create(&d->workers[i].thread, NULL, worker_main,
 				      &d->workers[i]);
 		if (err) {
+			unsigned int k;
+
+			for (k = i; k < d->n_workers; k++)
+				csmpd_recv_done(&d->workers[k]);
 			csmpd_workers_stop(d);
 			csmpd_workers_join(d);
 			return err;
