@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * csmp-sim: a fleet of simulated CSMP devices that behave like the OpenCSMP
+ * agent (csmp-agent-lib), for demos, integration tests and load. This file
+ * holds the command line, the set-up order (sockets and the local route
+ * first, then keys, then the loop) and the exit summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "sim.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: csmp-sim --target ADDR:PORT --nms-pubkey PEM [options]\n"
+"\n"
+"Simulates N OpenCSMP devices: each registers (CON POST /r, the agent's TLVs\n"
+"and padded lengths, a new MID per attempt, randomised backoff), verifies the\n"
+"head-end's signed ACK with the NMS public key, then sends a report right away\n"
+"and one per ReportSubscribe interval (NON POST /c). An ACK that fails\n"
+"verification makes the device send CGMSNotification code 2 and keep retrying,\n"
+"as the agent does.\n"
+"\n"
+"Options:\n"
+"  --target ADDR:PORT     head-end address (default [::1]:61628)\n"
+"  --devices N            number of devices (default 1000)\n"
+"  --duration S           stop after S seconds (default 60; 0 = no limit)\n"
+"  --until-registered     stop once every device registered (see --linger)\n"
+"  --linger S             keep running S seconds after that (default 0)\n"
+"  --nms-pubkey PEM       NMS public (or private) key, PEM, P-256\n"
+"  --reg-min S            registration interval min: first attempt at a random\n"
+"                         0..S, then waits in [I/2, I] (default 2)\n"
+"  --reg-max S            I doubles up to S (default 20)\n"
+"  --report-interval S    override the ReportSubscribe interval (0 = no reports)\n"
+"  --rate R               open loop: R registration attempts/s over the devices\n"
+"                         in turn, whatever the answers (load generation)\n"
+"  --verify-every N       verify 1 ACK in N (default 1 = every ACK; 0 = none)\n"
+"  --sockets N            shared sockets in prefix mode (default 4)\n"
+"  --src auto|prefix|ports  source addressing (default auto: prefix when root\n"
+"                         and the target is IPv6 loopback or --src-prefix given)\n"
+"  --src-prefix P         device /64 (default fd00:c5:0:<pid>::), added as a\n"
+"                         local route on lo and removed at exit\n"
+"  --eid-base HEX         EID of device 0 (default 00C5000000000000)\n"
+"  --seed N               PRNG seed (default 1)\n"
+"  --json                 print the summary as JSON on stdout\n"
+"  --quiet                no progress lines on stderr\n"
+"  -h, --help             this help\n"
+"\n"
+"Exit status: 0 when every device registered (always in --rate mode),\n"
+"3 when some did not, 1 on errors, 2 on bad usage.\n"
+"\n"
+"Example (csmpd on loopback, key made by `csmpctl keygen` or openssl):\n"
+"  openssl ecparam -name prime256v1 -genkey -noout -out nms.key\n"
+"  openssl ec -in nms.key -pubout -out nms.pub\n"
+"  csmpd --listen [::1]:61628 --nms-key nms.key &\n"
+"  csmp-sim --target [::1]:61628 --nms-pubkey nms.pub --devices 10000 \\\n"
+"           --until-registered --json\n");
+}
+
+int sim_parse_target(const char *arg, struct sockaddr_storage *ss,
+		     socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port_s = NULL, *colon;
+	unsigned long port = 61628;
+	char *end;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (arg[0] == '[') {
+		const char *rb = strchr(arg, ']');
+
+		if (!rb)
+			return -EINVAL;
+		hl = (size_t)(rb - arg - 1);
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, arg + 1, hl);
+		host[hl] = 0;
+		if (rb[1] == ':')
+			port_s = rb + 2;
+		else if (rb[1])
+			return -EINVAL;
+	} else {
+		colon = strchr(arg, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;	/* bare IPv6 address */
+		hl = colon ? (size_t)(colon - arg) : strlen(arg);
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, arg, hl);
+		host[hl] = 0;
+		if (colon)
+			port_s = colon + 1;
+	}
+	if (port_s) {
+		errno = 0;
+		port = strtoul(port_s, &end, 10);
+		if (errno || *end || !*port_s || port == 0 || port > 65535)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_double(const char *s, double min, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || v < min)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_u64(const char *s, int base, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || end == s)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_TARGET = 256, OPT_DEVICES, OPT_DURATION, OPT_PUBKEY, OPT_REG_MIN,
+	OPT_REG_MAX, OPT_REPORT, OPT_RATE, OPT_VERIFY, OPT_SOCKETS, OPT_SRC,
+	OPT_SRC_PREFIX, OPT_EID_BASE, OPT_SEED, OPT_JSON, OPT_QUIET,
+	OPT_UNTIL, OPT_LINGER,
+};
+
+static int parse_args(int argc, char **argv, struct sim_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "devices", required_argument, NULL, OPT_DEVICES },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "nms-pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "reg-min", required_argument, NULL, OPT_REG_MIN },
+		{ "reg-max", required_argument, NULL, OPT_REG_MAX },
+		{ "report-interval", required_argument, NULL, OPT_REPORT },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "verify-every", required_argument, NULL, OPT_VERIFY },
+		{ "sockets", required_argument, NULL, OPT_SOCKETS },
+		{ "src", required_argument, NULL, OPT_SRC },
+		{ "src-prefix", required_argument, NULL, OPT_SRC_PREFIX },
+		{ "eid-base", required_argument, NULL, OPT_EID_BASE },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "until-registered", no_argument, NULL, OPT_UNTIL },
+		{ "linger", required_argument, NULL, OPT_LINGER },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int opt;
+
+	sim_parse_target("[::1]:61628", &o->target, &o->target_len);
+	o->devices = 1000;
+	o->duration = 60;
+	o->reg_min = 2;
+	o->reg_max = 20;
+	o->report_interval = -1;
+	o->verify_every = 1;
+	o->sockets = 4;
+	o->seed = 1;
+	o->eid_base = 0x00C5000000000000ull;
+
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		const char *what = NULL;
+
+		switch (opt) {
+		case OPT_TARGET:
+			if (sim_parse_target(optarg, &o->target, &o->target_len))
+				what = "--target wants ADDR:PORT, e.g. [::1]:61628";
+			break;
+		case OPT_DEVICES:
+			if (parse_u64(optarg, 10, &v) || !v || v > 16000000)
+				what = "--devices wants 1..16000000";
+			else
+				o->devices = (uint32_t)v;
+			break;
+		case OPT_DURATION:
+			if (parse_double(optarg, 0, &o->duration))
+				what = "--duration wants seconds >= 0";
+			break;
+		case OPT_PUBKEY:
+			o->nms_pubkey = optarg;
+			break;
+		case OPT_REG_MIN:
+			if (parse_double(optarg, 0.001, &o->reg_min))
+				what = "--reg-min wants seconds > 0";
+			break;
+		case OPT_REG_MAX:
+			if (parse_double(optarg, 0.001, &o->reg_max))
+				what = "--reg-max wants seconds > 0";
+			break;
+		case OPT_REPORT:
+			if (parse_double(optarg, 0, &o->report_interval))
+				what = "--report-interval wants seconds >= 0";
+			break;
+		case OPT_RATE:
+			if (parse_double(optarg, 0, &o->rate))
+				what = "--rate wants attempts/s >= 0";
+			break;
+		case OPT_VERIFY:
+			if (parse_u64(optarg, 10, &v) || v > UINT32_MAX)
+				what = "--verify-every wants N >= 0";
+			else
+				o->verify_every = (uint32_t)v;
+			break;
+		case OPT_SOCKETS:
+			if (parse_u64(optarg, 10, &v) || !v || v > SIM_MAX_SOCKS)
+				what = "--sockets wants 1..64";
+			else
+				o->sockets = (uint32_t)v;
+			break;
+		case OPT_SRC:
+			if (!strcmp(optarg, "auto"))
+				o->src_mode = SIM_SRC_AUTO;
+			else if (!strcmp(optarg, "prefix"))
+				o->src_mode = SIM_SRC_PREFIX;
+			else if (!strcmp(optarg, "ports"))
+				o->src_mode = SIM_SRC_PORTS;
+			else
+				what = "--src wants auto, prefix or ports";
+			break;
+		case OPT_SRC_PREFIX: {
+			char buf[INET6_ADDRSTRLEN + 4], *slash;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			slash = strchr(buf, '/');
+			if (slash && strcmp(slash, "/64"))
+				what = "--src-prefix must be a /64";
+			if (slash)
+				*slash = 0;
+			if (!what && inet_pton(AF_INET6, buf, &o->src_prefix) != 1)
+				what = "--src-prefix wants an IPv6 prefix, e.g. fd00:c5:1::";
+			o->src_prefix_set = true;
+			break;
+		}
+		case OPT_EID_BASE:
+			if (parse_u64(optarg, 16, &v))
+				what = "--eid-base wants 16 hex digits";
+			else
+				o->eid_base = v;
+			break;
+		case OPT_SEED:
+			if (parse_u64(optarg, 0, &o->seed))
+				what = "--seed wants a number";
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_UNTIL:
+			o->until_registered = true;
+			break;
+		case OPT_LINGER:
+			if (parse_double(optarg, 0, &o->linger))
+				what = "--linger wants seconds >= 0";
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (what) {
+			fprintf(stderr, "csmp-sim: %s (got '%s')\n", what, optarg);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "csmp-sim: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->reg_max < o->reg_min) {
+		fprintf(stderr, "csmp-sim: --reg-max is below --reg-min\n");
+		return -EINVAL;
+	}
+	if (!o->nms_pubkey && o->verify_every) {
+		fprintf(stderr, "csmp-sim: --nms-pubkey PEM is required "
+			"(or --verify-every 0 to accept ACKs unchecked)\n");
+		return -EINVAL;
+	}
+	if (o->eid_base + o->devices < o->eid_base) {
+		fprintf(stderr, "csmp-sim: --eid-base + --devices overflows\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct sim s;	/* large (histograms): not on the stack */
+	int err, rc;
+
+	if (parse_args(argc, argv, &s.o))
+		return 2;
+	err = sim_proto_init(&s);
+	if (err) {
+		rc = 1;
+		goto out;
+	}
+	err = sim_setup(&s);
+	if (err) {
+		fprintf(stderr, "csmp-sim: set-up failed: %s\n", strerror(-err));
+		rc = 1;
+		goto out_teardown;
+	}
+	err = sim_run(&s);
+	if (err) {
+		fprintf(stderr, "csmp-sim: event loop: %s\n", strerror(-err));
+		rc = 1;
+		goto out_teardown;
+	}
+	if (s.o.json)
+		sim_summary_json(&s, stdout);
+	if (!s.o.quiet || !s.o.json)
+		sim_summary_text(&s, s.o.json ? stderr : stdout);
+	rc = s.st.registered == s.o.devices || s.o.rate > 0 ? 0 : 3;
+out_teardown:
+	sim_teardown(&s);
+out:
+	sim_proto_fini(&s);
+	return rc;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * csmp-sim internals. One thread drives the whole fleet: an epoll loop over
+ * a few UDP sockets, one binary heap of device deadlines (each device has at
+ * most one pending timer: its next registration attempt or its next report),
+ * and per-socket sendmmsg batches flushed once per loop turn. Devices are
+ * plain structs in one array indexed by (EID - eid_base); nothing is
+ * allocated per message. proto.c holds what a device says and how it judges
+ * the head-end's answers (OpenCSMP's behaviour); loop.c holds the engine;
+ * route.c the local /64 on lo; main.c options and the summary.
+ */
+#ifndef CSMP_SIM_H
+#define CSMP_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <linux/types.h>
+
+#define SIM_BATCH	64		/* datagrams per sendmmsg/recvmmsg */
+#define SIM_BUF		2048		/* the agent's send buffer size */
+#define SIM_MAX_SOCKS	64
+#define SIM_NOPOS	UINT32_MAX
+#define SIM_MAX_SUBS	16		/* distinct ReportSubscribe lists */
+#define SIM_SUB_TLVS	15		/* the agent keeps at most 15 ids */
+
+#define NSEC_PER_MSEC	1000000ull
+#define NSEC_PER_SEC	1000000000ull
+
+enum sim_state {
+	SIM_UNREG = 0,		/* registering, timer = next attempt */
+	SIM_REG = 1,		/* registered, timer = next report */
+};
+
+struct sim_dev {
+	uint64_t deadline;	/* CLOCK_MONOTONIC ns of the pending timer */
+	uint64_t round_end;	/* end of the current backoff/report period */
+	uint64_t first_try;	/* first registration attempt (latency base) */
+	uint64_t last_try;	/* latest attempt (per-attempt RTT base) */
+	uint64_t reg_at;	/* when the verified ACK arrived */
+	uint32_t hpos;		/* index in the heap, SIM_NOPOS if not queued */
+	uint32_t ival_ms;	/* current registration interval I */
+	uint32_t report_ms;	/* ReportSubscribe interval, 0 = none */
+	uint32_t rng;		/* per-device PRNG state */
+	uint32_t attempts;
+	uint32_t group[2];	/* GroupAssign: config, firmware (0 = none) */
+	uint16_t mid;		/* the agent's 16-bit counter, from 0 */
+	uint8_t state;		/* enum sim_state */
+	uint8_t sub;		/* index into sim.subs */
+	uint8_t sock;		/* index into sim.socks */
+	uint8_t session_len;
+	char session[16];	/* SessionID from the ACK (<= 16 chars) */
+};
+
+/* A ReportSubscribe tlvid list, interned: most devices share one. */
+struct sim_sub {
+	uint8_t n;
+	uint16_t ids[SIM_SUB_TLVS];
+};
+
+/* Log-linear histogram of microseconds: 32 sub-buckets per power of 2. */
+#define SIM_HIST_SUB	32
+#define SIM_HIST_N	(40 * SIM_HIST_SUB)
+struct sim_hist {
+	uint64_t n;
+	uint64_t max;
+	uint32_t b[SIM_HIST_N];
+};
+
+struct sim_stats {
+	uint64_t reg_attempts;
+	uint64_t registered;
+	uint64_t reregistrations;	/* --rate: ACKs for registered devices */
+	uint64_t reports_sent;
+	uint64_t notifications_sent;
+	uint64_t acks_rx;		/* every datagram received */
+	uint64_t acks_2xx;		/* 2.xx answers, before judging them */
+	uint64_t acks_verified;
+	uint64_t acks_bad_signature;	/* signature wrong or missing */
+	uint64_t acks_bad_validity;	/* SignatureValidity absent or not now */
+	uint64_t acks_rejected;		/* 2.xx whose TLVs the agent refuses */
+	uint64_t acks_token;		/* dropped: token present (agent) */
+	uint64_t acks_error_code;	/* 4.xx/5.xx answers */
+	uint64_t acks_unexpected;	/* for an already registered device */
+	uint64_t acks_unverified;	/* accepted without check (--verify-every) */
+	uint64_t rx_malformed;
+	uint64_t rx_unknown_dev;
+	uint64_t tx_errors;		/* sendmmsg failures (datagrams) */
+	uint64_t tx_datagrams;
+	uint64_t tx_bytes;
+	uint64_t rx_bytes;
+};
+
+struct sim_sock {
+	int fd;
+	unsigned int n;			/* queued datagrams */
+	struct mmsghdr msg[SIM_BATCH];
+	struct iovec iov[SIM_BATCH];
+	struct sockaddr_in6 dst[SIM_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cmsg[SIM_BATCH];
+	uint8_t data[SIM_BATCH][SIM_BUF];
+};
+
+enum sim_src_mode {
+	SIM_SRC_AUTO = 0,
+	SIM_SRC_PREFIX,		/* one address per device from a /64 on lo */
+	SIM_SRC_PORTS,		/* one socket (source port) per device */
+};
+
+struct sim_opts {
+	struct sockaddr_storage target;
+	socklen_t target_len;
+	uint32_t devices;
+	double duration;		/* seconds; 0 = until registered */
+	const char *nms_pubkey;
+	double reg_min, reg_max;	/* seconds */
+	double report_interval;		/* seconds, < 0 = from the ACK */
+	double rate;			/* open-loop registrations/s, 0 = off */
+	uint32_t verify_every;		/* verify 1 ACK in N (1 = all) */
+	uint32_t sockets;
+	uint64_t seed;
+	uint64_t eid_base;
+	enum sim_src_mode src_mode;
+	struct in6_addr src_prefix;	/* /64 */
+	bool src_prefix_set;
+	bool keep_route;		/* the route was there already */
+	bool json;
+	bool quiet;
+	bool until_registered;		/* stop once every device registered */
+	double linger;			/* seconds to keep running after that */
+};
+
+struct sim_nms_key;
+
+struct sim {
+	struct sim_opts o;
+	struct sim_dev *dev;
+	uint32_t *heap;
+	uint32_t heap_n;
+	struct sim_sock *socks[SIM_MAX_SOCKS];
+	unsigned int n_socks;
+	int *dev_fd;			/* SIM_SRC_PORTS: one fd per device */
+	int epfd, sigfd;
+	enum sim_src_mode src_mode;
+	bool route_added;
+	struct sim_sub subs[SIM_MAX_SUBS];
+	unsigned int n_subs;
+	struct sim_nms_key *key;
+	uint64_t t0;			/* monotonic start */
+	uint64_t now;			/* monotonic, refreshed per loop turn */
+	uint64_t rate_sent;		/* open-loop attempts sent */
+	uint32_t rate_next;		/* next device for open-loop */
+	uint64_t all_registered_at;	/* 0 until every device registered */
+	uint64_t verify_n;		/* ACKs seen, for --verify-every */
+	struct sim_stats st;
+	struct sim_hist lat;		/* first attempt -> verified ACK */
+	struct sim_hist rtt;		/* attempt -> its ACK */
+	uint64_t first_send;		/* monotonic, for rates */
+	uint64_t last_reg;		/* latest verified registration */
+	uint64_t last_rx;		/* latest 2.xx answer */
+	bool stop;
+};
+
+/* loop.c */
+int sim_setup(struct sim *s);
+int sim_run(struct sim *s);
+void sim_teardown(struct sim *s);
+uint8_t *sim_tx_slot(struct sim *s, uint32_t idx);
+void sim_tx_commit(struct sim *s, uint32_t idx, size_t len);
+void sim_timer_set(struct sim *s, uint32_t idx, uint64_t deadline);
+uint32_t sim_rand(uint32_t *state);
+uint64_t sim_rand_between(uint32_t *state, uint64_t lo, uint64_t hi);
+uint64_t sim_mono_ns(void);
+
+/* proto.c: the device's side of CSMP */
+int sim_proto_init(struct sim *s);
+void sim_proto_fini(struct sim *s);
+void sim_dev_init(struct sim *s, uint32_t idx);
+void sim_dev_timer(struct sim *s, uint32_t idx);
+void sim_dev_register_now(struct sim *s, uint32_t idx);
+void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len);
+uint64_t sim_dev_eid(const struct sim *s, uint32_t idx);
+
+/* route.c */
+int sim_route_local(const struct in6_addr *prefix, int plen, bool add);
+
+/* stats.c */
+void sim_hist_add(struct sim_hist *h, uint64_t usec);
+double sim_hist_pct(const struct sim_hist *h, double pct);
+void sim_progress(struct sim *s, FILE *f);
+void sim_summary_json(struct sim *s, FILE *f);
+void sim_summary_text(struct sim *s, FILE *f);
+
+#endif /* CSMP_SIM_H */
