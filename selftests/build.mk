@@ -21,6 +21,16 @@ FUZZ_BINS	:= $(patsubst selftests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 TEST_CFLAGS	:= $(BASE_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g $(SAN_FLAGS)
 
+# csmpd's own modules (db, config, control, ...) for the unit tests that
+# exercise them: an archive, so a test pulls in only the objects it uses
+# (and never csmpd's main, since the test defines its own).
+CSMPD_SRCS	:= $(wildcard userspace/csmpd/*.c)
+LIBCSMPD_SAN	:= $(B)/lib/libcsmpd-san.a
+$(LIBCSMPD_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(CSMPD_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 .PHONY: tests fuzzers
 tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS)
 fuzzers: $(FUZZ_BINS)
@@ -34,10 +44,10 @@ $(KSFT_HDRS):
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 	$(Q)touch $(KSFT_HDRS)
 
-$(B)/selftests/unit/%: selftests/unit/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS)
+$(B)/selftests/unit/%: selftests/unit/%.c $(LIBCSMPD_SAN) $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS)
 	$(call msg,TEST,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMPD_SAN) $(LIBCSMP_SAN) $(LIBS)
 
 $(B)/selftests/bpf/%: selftests/bpf/%.c $(LIBCSMP_SAN) $(BPF_OBJS) | $(KSFT_HDRS) $(GEN_HDRS)
 	$(call msg,TEST,$@)

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The registry's SQLite persistence (userspace/csmpd/db.c) on real files:
+ * schema creation and versioning, what a registration and a report store,
+ * the start-up load, refusal of corrupt, unwritable and too-new databases,
+ * group commit under load, and the durability contract across a real
+ * kill -9 of a writing process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/types.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "csmp/tlv.h"
+#include "../../userspace/csmpd/db.h"
+
+/* The TLVs of frame 1 of opencsmp-register.pcap (after the 0xff marker). */
+static const char reg_tlvs[] =
+	"02940008011210304130303237464646453342324142321288"
+	"00089593ebfe0518000be2000801121843534d50204167656e74204c69622074"
+	"657374206e6f646528093a066c6f7770616e4203312e304a05312e302e305a10"
+	"304130303237464646453342324142326209494f544720435244436a0e43534d"
+	"50204147454e54204c49428801010c9200080112026c6f1a084c6f6f70626163"
+	"6b20180ca000080212066c6f7770616e1a074965656531353420830232080a00"
+	"27fffe3b2ab210a100080110021a100000000000000000000000000000000120"
+	"0128013004380150800110a100080210021a10fe800000000000000207810900"
+	"dc0c8d200228013005380150800110a000080310021a102001000a000b000c00"
+	"000000000000092002280130043801504011ae00080110021a10000000000000"
+	"00000000000000000000200028043210fe800000000000000a0027fffe3b2ab1"
+	"3802179400080120012801300038004000480050005800600017960008022001"
+	"2809300a38a80a40e20448175000580060001998000801100118800220012802"
+	"30023889014075483c5008580423a700080212044352444318d2092000280030"
+	"01388002400148b7ff0150fd01581c60046801700a780035a100080110aa011a"
+	"1020010db800000000000000000000000020ce01288002300138044bdc000801"
+	"1220313233343500000000000000000000000000000000000000000000000000"
+	"00001a0f76656e646f72206669726d776172652205312e302e302880840f4001"
+	"48015a160a00121276656e646f72206861726477617265204944";
+
+#define REG_EID 0x0A0027FFFE3B2AB2ull
+
+static int unhex(const char *h, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; h[0] && h[1]; h += 2) {
+		if (n == cap)
+			return -1;
+		out[n++] = (uint8_t)(csmp_hexval((__u8)h[0]) << 4 |
+				     csmp_hexval((__u8)h[1]));
+	}
+	return (int)n;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fill_reg(struct csmp_db_rec *r, uint64_t eid, const char *sid)
+{
+	r->op = CSMP_DB_OP_REGISTER;
+	r->eid = eid;
+	r->ts_ms = now_ms();
+	memset(&r->addr, 0, sizeof(r->addr));
+	r->addr.sin6_family = AF_INET6;
+	r->addr.sin6_addr.s6_addr[0] = 0x20;
+	r->addr.sin6_addr.s6_addr[1] = 0x18;
+	r->addr.sin6_addr.s6_addr[15] = 0x88;
+	r->addr.sin6_port = htons(46790);
+	snprintf(r->session, sizeof(r->session), "%s", sid);
+	snprintf(r->group, sizeof(r->group), "meters");
+}
+
+/* Wait until producer p's records up to seq are committed (bounded). */
+static int wait_committed(struct csmp_db *db, unsigned int p, uint64_t seq)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (csmp_db_committed(db, p) >= seq)
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+FIXTURE(db)
+{
+	char dir[64];
+	char path[96];
+	struct csmp_db *db;
+	char err[256];
+};
+
+FIXTURE_SETUP(db)
+{
+	struct csmp_db_opts o = { .producers = 2 };
+
+	strcpy(self->dir, "/tmp/csmp-test-db-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->path, sizeof(self->path), "%s/registry.db", self->dir);
+	o.path = self->path;
+	ASSERT_EQ(0, csmp_db_open(&o, &self->db, self->err,
+				  sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+}
+
+FIXTURE_TEARDOWN(db)
+{
+	char cmd[128];
+
+	csmp_db_close(self->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		TH_LOG("cleanup of %s failed", self->dir);
+}
+
+static int count_cb(void *ctx, const struct csmp_db_dev *d)
+{
+	(*(unsigned int *)ctx)++;
+	return 0;
+}
+
+static int copy_cb(void *ctx, const struct csmp_db_dev *d)
+{
+	*(struct csmp_db_dev *)ctx = *d;
+	return 0;
+}
+
+struct tlv_seen {
+	unsigned int n, ip_addrs;
+	size_t hw_len;
+};
+
+static int tlv_cb(void *ctx, uint32_t tlv, uint32_t idx, const void *v,
+		  size_t len, int64_t ts)
+{
+	struct tlv_seen *s = ctx;
+
+	s->n++;
+	if (tlv == CSMP_TLV_IP_ADDRESS)
+		s->ip_addrs++;
+	if (tlv == CSMP_TLV_HARDWARE_DESC)
+		s->hw_len = len;
+	return 0;
+}
+
+TEST_F(db, new_file_gets_current_schema_version)
+{
+	sqlite3 *sql;
+	sqlite3_stmt *st;
+
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(self->path, &sql));
+	ASSERT_EQ(SQLITE_OK, sqlite3_prepare_v2(sql, "PRAGMA user_version",
+						-1, &st, NULL));
+	ASSERT_EQ(SQLITE_ROW, sqlite3_step(st));
+	EXPECT_EQ(CSMP_DB_SCHEMA_VERSION, sqlite3_column_int(st, 0));
+	sqlite3_finalize(st);
+	ASSERT_EQ(SQLITE_OK, sqlite3_prepare_v2(sql, "PRAGMA journal_mode",
+						-1, &st, NULL));
+	ASSERT_EQ(SQLITE_ROW, sqlite3_step(st));
+	EXPECT_STREQ("wal", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(sql);
+}
+
+TEST_F(db, registration_and_report_are_stored_and_reloaded)
+{
+	struct csmp_db_reader *rd;
+	struct csmp_db_rec *r;
+	struct csmp_db_dev d;
+	struct tlv_seen seen = { 0 };
+	uint64_t n = 0, seq, eid = REG_EID;
+	int len;
+
+	ASSERT_EQ(0, csmp_db_start(self->db));
+	r = csmp_db_reserve(self->db, 0);
+	ASSERT_NE(NULL, r);
+	fill_reg(r, REG_EID, "0001abcd00000001");
+	len = unhex(reg_tlvs, r->payload, sizeof(r->payload));
+	ASSERT_EQ(595, len);
+	r->len = (uint16_t)len;
+	csmp_db_push(self->db, 0);
+
+	/* A report: SessionID, CurrentTime, Uptime{sysUpTime 1234}. */
+	r = csmp_db_reserve(self->db, 1);
+	ASSERT_NE(NULL, r);
+	fill_reg(r, REG_EID, "");
+	r->op = CSMP_DB_OP_REPORT;
+	r->ts_ms += 5;
+	len = unhex("07020a01" "1202" "0801" "160308d209", r->payload,
+		    sizeof(r->payload));
+	r->len = (uint16_t)len;
+	seq = csmp_db_push(self->db, 1);
+	ASSERT_EQ(0, wait_committed(self->db, 1, seq));
+	ASSERT_EQ(0, wait_committed(self->db, 0, 1));
+
+	ASSERT_EQ(0, csmp_db_reader_open(self->path, &rd, self->err,
+					 sizeof(self->err)));
+	ASSERT_EQ(0, csmp_db_count(rd, &n));
+	EXPECT_EQ(1u, n);
+	ASSERT_EQ(0, csmp_db_devices(rd, &eid, copy_cb, &d));
+	EXPECT_EQ(REG_EID, d.eid);
+	EXPECT_STREQ("0001abcd00000001", d.session);
+	EXPECT_STREQ("meters", d.group);
+	EXPECT_EQ(46790, ntohs(d.addr.sin6_port));
+	EXPECT_EQ(1u, d.registrations);
+	EXPECT_EQ(1u, d.reports);
+	EXPECT_STREQ("CSMP AGENT LIB", d.hw_model);
+	EXPECT_STREQ("0A0027FFFE3B2AB2", d.hw_serial);
+	EXPECT_STREQ("1.0.0", d.fw_version);
+	EXPECT_LE(d.first_reg_ms, d.last_seen_ms);
+	ASSERT_EQ(0, csmp_db_tlvs(rd, REG_EID, tlv_cb, &seen));
+	EXPECT_EQ(3u, seen.ip_addrs);	/* a table TLV keeps every instance */
+	EXPECT_EQ(98u, seen.hw_len);
+	eid = 1;
+	EXPECT_EQ(-ENOENT, csmp_db_devices(rd, &eid, copy_cb, &d));
+	csmp_db_reader_close(rd);
+
+	/* A restart finds the device through the start-up load. */
+	csmp_db_close(self->db);
+	{
+		struct csmp_db_opts o = { .path = self->path, .producers = 1 };
+		unsigned int rows = 0;
+
+		ASSERT_EQ(0, csmp_db_open(&o, &self->db, self->err,
+					  sizeof(self->err)));
+		ASSERT_EQ(0, csmp_db_load(self->db, count_cb, &rows,
+					  self->err, sizeof(self->err)));
+		EXPECT_EQ(1u, rows);
+	}
+}
+
+TEST_F(db, meta_value_survives_reopen)
+{
+	struct csmp_db_opts o = { .path = self->path, .producers = 1 };
+	uint8_t key[16], back[16];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	EXPECT_EQ(-ENOENT, csmp_db_meta_get(self->db, "bucket_key", back,
+					    sizeof(back)));
+	ASSERT_EQ(0, csmp_db_meta_set(self->db, "bucket_key", key,
+				      sizeof(key)));
+	csmp_db_close(self->db);
+	ASSERT_EQ(0, csmp_db_open(&o, &self->db, self->err, sizeof(self->err)));
+	ASSERT_EQ(16, csmp_db_meta_get(self->db, "bucket_key", back,
+				       sizeof(back)));
+	EXPECT_EQ(0, memcmp(key, back, sizeof(key)));
+}
+
+TEST_F(db, group_commit_batches_many_records)
+{
+	struct csmp_db_stats st;
+	struct csmp_db_reader *rd;
+	uint64_t seq[2] = { 0 }, n = 0;
+	unsigned int i, p;
+
+	ASSERT_EQ(0, csmp_db_start(self->db));
+	for (i = 0; i < 20000; i++) {
+		struct csmp_db_rec *r;
+
+		p = i & 1;
+		while (!(r = csmp_db_reserve(self->db, p)))
+			usleep(100);	/* ring full: the writer catches up */
+		fill_reg(r, 0x1000 + i, "s");
+		seq[p] = csmp_db_push(self->db, p);
+	}
+	ASSERT_EQ(0, wait_committed(self->db, 0, seq[0]));
+	ASSERT_EQ(0, wait_committed(self->db, 1, seq[1]));
+	csmp_db_get_stats(self->db, &st);
+	EXPECT_EQ(20000u, st.records);
+	EXPECT_EQ(0u, st.errors);
+	EXPECT_LT(st.commits, 20000u);	/* grouped, not one per record */
+	TH_LOG("20000 records in %llu commits, slowest %llu us",
+	       (unsigned long long)st.commits,
+	       (unsigned long long)st.max_commit_us);
+	ASSERT_EQ(0, csmp_db_reader_open(self->path, &rd, self->err,
+					 sizeof(self->err)));
+	ASSERT_EQ(0, csmp_db_count(rd, &n));
+	EXPECT_EQ(20000u, n);
+	csmp_db_reader_close(rd);
+}
+
+TEST(corrupt_file_is_refused_with_reason)
+{
+	char path[] = "/tmp/csmp-test-corrupt-XXXXXX", err[256] = "";
+	struct csmp_db_opts o = { .path = path, .producers = 1 };
+	struct csmp_db *db = NULL;
+	char junk[4096];
+	int fd;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	memset(junk, 0x5a, sizeof(junk));
+	ASSERT_EQ((ssize_t)sizeof(junk), write(fd, junk, sizeof(junk)));
+	close(fd);
+	EXPECT_EQ(-EBADMSG, csmp_db_open(&o, &db, err, sizeof(err)));
+	EXPECT_EQ(NULL, db);
+	EXPECT_NE(NULL, strstr(err, "not a usable SQLite database"));
+	EXPECT_NE(NULL, strstr(err, path));
+	TH_LOG("%s", err);
+	unlink(path);
+}
+
+TEST(newer_schema_is_refused)
+{
+	char path[] = "/tmp/csmp-test-newer-XXXXXX", err[256] = "";
+	struct csmp_db_opts o = { .path = path, .producers = 1 };
+	struct csmp_db *db = NULL;
+	sqlite3 *sql;
+	int fd;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &sql));
+	ASSERT_EQ(SQLITE_OK, sqlite3_exec(sql, "PRAGMA user_version = 99",
+					  NULL, NULL, NULL));
+	sqlite3_close(sql);
+	EXPECT_EQ(-EPROTO, csmp_db_open(&o, &db, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "newer"));
+	unlink(path);
+}
+
+TEST(unwritable_location_is_refused)
+{
+	char dir[] = "/tmp/csmp-test-ro-XXXXXX", path[96];
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, chmod(dir, 0755));
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	/* Root writes anywhere: open as nobody, as csmpd runs after its
+	 * privilege drop. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct csmp_db_opts o = { .path = path, .producers = 1 };
+		struct csmp_db *db = NULL;
+		char err[256] = "";
+		int ret;
+
+		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(3);
+		ret = csmp_db_open(&o, &db, err, sizeof(err));
+		fprintf(stderr, "# %d %s\n", ret, err);
+		_exit(ret < 0 && strstr(err, path) ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	rmdir(dir);
+}
+
+/*
+ * The durability contract with a real process and a real SIGKILL: a child
+ * pushes N registrations, lets one commit interval (and some margin for the
+ * commit itself) pass, tells the parent, and keeps writing until it is
+ * killed mid-stream. Every one of the first N must be in the file.
+ */
+TEST(kill_9_keeps_records_older_than_one_commit_interval)
+{
+	char dir[] = "/tmp/csmp-test-kill-XXXXXX", path[96], cmd[128];
+	const unsigned int n = 3000, interval_ms = 50;
+	int pfd[2], status;
+	char c;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct csmp_db_opts o = { .path = path, .producers = 1,
+					  .commit_interval_ms = interval_ms };
+		struct csmp_db *db;
+		char err[256];
+		uint64_t i;
+
+		close(pfd[0]);
+		if (csmp_db_open(&o, &db, err, sizeof(err)) ||
+		    csmp_db_start(db))
+			_exit(2);
+		for (i = 0;; i++) {
+			struct csmp_db_rec *r;
+
+			while (!(r = csmp_db_reserve(db, 0)))
+				usleep(50);
+			fill_reg(r, 0x100000 + i, "x");
+			csmp_db_push(db, 0);
+			if (i + 1 == n) {
+				usleep(2 * interval_ms * 1000);
+				if (write(pfd[1], "k", 1) != 1)
+					_exit(3);
+			}
+		}
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	close(pfd[0]);
+
+	{
+		struct csmp_db_opts o = { .path = path, .producers = 1 };
+		struct csmp_db_reader *rd;
+		struct csmp_db *db;
+		struct csmp_db_dev d;
+		char err[256];
+		uint64_t total = 0, eid;
+		unsigned int i, missing = 0;
+
+		/* Recovery of the WAL happens at open, as in csmpd. */
+		ASSERT_EQ(0, csmp_db_open(&o, &db, err, sizeof(err))) {
+			TH_LOG("%s", err);
+		}
+		ASSERT_EQ(0, csmp_db_reader_open(path, &rd, err, sizeof(err)));
+		ASSERT_EQ(0, csmp_db_count(rd, &total));
+		for (i = 0; i < n; i++) {
+			eid = 0x100000 + i;
+			if (csmp_db_devices(rd, &eid, copy_cb, &d))
+				missing++;
+		}
+		TH_LOG("%llu records survived, %u of the first %u missing",
+		       (unsigned long long)total, missing, n);
+		EXPECT_EQ(0u, missing);
+		EXPECT_GE(total, n);
+		csmp_db_reader_close(rd);
+		csmp_db_close(db);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		TH_LOG("cleanup failed");
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The device registry's persistence: a SQLite database in WAL mode written
+ * by one writer thread with group commit, fed by the workers through one
+ * lock-free ring per worker (workers never touch SQLite and never wait).
+ *
+ * Durability contract: a record pushed at time T is committed by
+ * T + commit_interval + the commit's own duration, whatever the load (the
+ * writer commits as soon as it has drained the rings, after at most
+ * commit_batch records, and never holds a transaction open longer than
+ * commit_interval). csmp_db_committed() tells a worker which of its records
+ * are durable, and the eventfd of csmp_db_notify_fd() fires after each
+ * commit, so a caller may also hold an answer until its record is durable.
+ * With synchronous=NORMAL (the default) a commit survives the death of the
+ * process (kill -9) but the last commits may be lost to a power failure;
+ * synchronous=FULL (db-sync = full) survives both at the price of an fsync
+ * per commit.
+ */
+#ifndef CSMPD_DB_H
+#define CSMPD_DB_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CSMP_DB_SCHEMA_VERSION	1
+#define CSMP_DB_PAYLOAD_MAX	1536	/* CSMP TLVs kept per record */
+#define CSMP_DB_GROUP_MAX	32
+#define CSMP_DB_SESSION_MAX	17	/* 16 characters + NUL */
+#define CSMP_DB_TEXT_MAX	64
+
+enum csmp_db_op {
+	CSMP_DB_OP_REGISTER	= 1,	/* answered registration */
+	CSMP_DB_OP_REPORT	= 2,	/* report from a known device */
+	CSMP_DB_OP_NOTIFY	= 3,	/* notification: last seen + TLVs */
+};
+
+/* One slot of a worker's ring: what the writer needs, nothing to free. */
+struct csmp_db_rec {
+	uint8_t op;			/* enum csmp_db_op */
+	uint8_t pad;
+	uint16_t len;			/* bytes in payload */
+	uint32_t pad2;
+	uint64_t eid;
+	int64_t ts_ms;			/* wall clock, ms since the epoch */
+	struct sockaddr_in6 addr;	/* IPv4 as v4-mapped */
+	char session[CSMP_DB_SESSION_MAX];
+	char group[CSMP_DB_GROUP_MAX];
+	uint8_t payload[CSMP_DB_PAYLOAD_MAX];	/* the message's TLVs */
+};
+
+/* A device as stored: what csmpd needs to resume it and what csmpctl shows. */
+struct csmp_db_dev {
+	uint64_t eid;
+	char session[CSMP_DB_SESSION_MAX];
+	struct sockaddr_in6 addr;
+	char group[CSMP_DB_GROUP_MAX];
+	int64_t first_reg_ms;
+	int64_t last_reg_ms;
+	int64_t last_seen_ms;
+	uint64_t registrations;
+	uint64_t reports;
+	char hw_model[CSMP_DB_TEXT_MAX];	/* HardwareDesc.entPhysicalModelName */
+	char hw_serial[CSMP_DB_TEXT_MAX];	/* HardwareDesc.entPhysicalSerialNum */
+	char fw_version[CSMP_DB_TEXT_MAX];	/* running FirmwareImageInfo.version */
+};
+
+struct csmp_db_opts {
+	const char *path;
+	unsigned int producers;		/* one ring per worker */
+	unsigned int ring_slots;	/* per producer, power of two; 0: 4096 */
+	unsigned int commit_interval_ms;	/* 0: 50 */
+	unsigned int commit_batch;	/* 0: 1024 */
+	bool sync_full;			/* synchronous=FULL instead of NORMAL */
+};
+
+struct csmp_db_stats {
+	uint64_t records;		/* applied */
+	uint64_t commits;
+	uint64_t errors;		/* failed statements or commits */
+	uint64_t max_commit_us;		/* slowest commit so far */
+	uint64_t queue_depth;		/* records waiting, all rings */
+};
+
+struct csmp_db;
+
+/*
+ * Open (or create) the database, check it is a writable SQLite file, and
+ * migrate its schema to CSMP_DB_SCHEMA_VERSION. On failure returns -errno
+ * and a one-line reason in err ("PATH: file is not a database").
+ */
+int csmp_db_open(const struct csmp_db_opts *o, struct csmp_db **out,
+		 char *err, size_t errlen);
+
+/* Call cb for every stored device (at start, before the workers run). A
+ * non-zero return from cb stops the walk and is returned. */
+typedef int (*csmp_db_dev_cb)(void *ctx, const struct csmp_db_dev *d);
+int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx,
+		 char *err, size_t errlen);
+
+/*
+ * Daemon-wide values that must survive a restart (the SipHash key that
+ * places EIDs in shards and SessionIDs). Before csmp_db_start() only.
+ * get() returns the stored length (copying at most cap bytes) or -ENOENT.
+ */
+int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,
+		     size_t cap);
+int csmp_db_meta_set(struct csmp_db *db, const char *key, const void *val,
+		     size_t len);
+
+/* Start the writer thread. */
+int csmp_db_start(struct csmp_db *db);
+
+/* Producer side (worker `p` only): a slot to fill, or NULL when its ring is
+ * full; then push() publishes it and returns its sequence number. */
+struct csmp_db_rec *csmp_db_reserve(struct csmp_db *db, unsigned int p);
+uint64_t csmp_db_push(struct csmp_db *db, unsigned int p);
+
+/* The highest sequence of producer p that is committed. */
+uint64_t csmp_db_committed(struct csmp_db *db, unsigned int p);
+/* An eventfd written after every commit that covered records of p. */
+int csmp_db_notify_fd(struct csmp_db *db, unsigned int p);
+
+void csmp_db_get_stats(struct csmp_db *db, struct csmp_db_stats *s);
+
+/* Stop the writer after it has committed everything pushed, then close. */
+void csmp_db_close(struct csmp_db *db);
+
+/*
+ * Read side, for the control thread: its own read-only connection, which
+ * WAL lets read while the writer writes. It sees committed records only.
+ */
+struct csmp_db_reader;
+int csmp_db_reader_open(const char *path, struct csmp_db_reader **out,
+			char *err, size_t errlen);
+void csmp_db_reader_close(struct csmp_db_reader *r);
+int csmp_db_count(struct csmp_db_reader *r, uint64_t *n);
+/* One device (eid != NULL; -ENOENT when unknown) or all of them. */
+int csmp_db_devices(struct csmp_db_reader *r, const uint64_t *eid,
+		    csmp_db_dev_cb cb, void *ctx);
+/* The latest value of every TLV the device sent (raw protobuf bytes). */
+typedef int (*csmp_db_tlv_cb)(void *ctx, uint32_t tlv, uint32_t idx,
+			      const void *val, size_t len, int64_t ts_ms);
+int csmp_db_tlvs(struct csmp_db_reader *r, uint64_t eid, csmp_db_tlv_cb cb,
+		 void *ctx);
+
+/* EID <-> the 16 upper-case hex digits of the DeviceID TLV. */
+void csmp_db_eid_str(uint64_t eid, char out[17]);
+int csmp_db_eid_parse(const char *s, uint64_t *eid);
+
+#endif /* CSMPD_DB_H */
