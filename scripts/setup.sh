@@ -15,7 +15,7 @@ PKGS=(
 	libclang-rt-14-dev
 	iproute2 ethtool netsniff-ng jq tcpdump kmod
 	qemu-system-x86 busybox-static cpio xz-utils
-	dwarves linux-source-6.1 bc flex bison libcap-dev
+	dwarves linux-source-6.1 bc flex bison libcap-dev libjansson-dev
 	dkms
 )
 

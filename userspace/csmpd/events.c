@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The event stream (events.h): per-producer rings of formatted lines and
+ * a writer thread that gathers them into one write(2) per round.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "ring.h"
+
+struct ev_slot {
+	uint32_t len;
+	char line[CSMP_EVENT_MAX];
+};
+
+struct csmp_events {
+	int fd;
+	bool own_fd;
+	unsigned int n;
+	struct csmp_spsc *rings;
+	_Atomic uint64_t *dropped;	/* per producer */
+	_Atomic uint64_t written;
+	pthread_t thread;
+	bool started;
+	atomic_int stop;
+};
+
+int csmp_events_open(const char *path, unsigned int producers,
+		     struct csmp_events **out, char *err, size_t errlen)
+{
+	struct csmp_events *ev;
+	unsigned int i;
+	int ret;
+
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	ev->n = producers;
+	ev->rings = calloc(producers, sizeof(*ev->rings));
+	ev->dropped = calloc(producers, sizeof(*ev->dropped));
+	if (!ev->rings || !ev->dropped) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	if (!strcmp(path, "-")) {
+		ev->fd = STDOUT_FILENO;
+	} else {
+		ev->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0640);
+		if (ev->fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto err_free;
+		}
+		ev->own_fd = true;
+	}
+	for (i = 0; i < producers; i++) {
+		ret = csmp_spsc_init(&ev->rings[i], 1024, sizeof(struct ev_slot));
+		if (ret) {
+			snprintf(err, errlen, "events: out of memory");
+			goto err_rings;
+		}
+	}
+	*out = ev;
+	return 0;
+
+err_rings:
+	for (i = 0; i < producers; i++)
+		csmp_spsc_fini(&ev->rings[i]);
+	if (ev->own_fd)
+		close(ev->fd);
+err_free:
+	free(ev->rings);
+	free(ev->dropped);
+	free(ev);
+	return ret;
+}
+
+int csmp_event(struct csmp_events *ev, unsigned int p, const char *event,
+	       uint64_t eid, const char *extra_fmt, ...)
+{
+	struct ev_slot *s;
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n, m;
+
+	if (!ev)
+		return 0;
+	s = csmp_spsc_reserve(&ev->rings[p]);
+	if (!s) {
+		atomic_fetch_add_explicit(&ev->dropped[p], 1,
+					  memory_order_relaxed);
+		return -ENOBUFS;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(s->line, sizeof(s->line),
+		     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\","
+		     "\"event\":\"%s\",\"eid\":\"%016llX\"",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, event,
+		     (unsigned long long)eid);
+	va_start(ap, extra_fmt);
+	m = vsnprintf(s->line + n, sizeof(s->line) - (size_t)n, extra_fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) + 2 >= sizeof(s->line)) {
+		/* Too long to be valid JSON once cut: drop it, counted. */
+		atomic_fetch_add_explicit(&ev->dropped[p], 1,
+					  memory_order_relaxed);
+		return -ENOBUFS;
+	}
+	n += m;
+	s->line[n++] = '}';
+	s->line[n++] = '\n';
+	s->len = (uint32_t)n;
+	csmp_spsc_push(&ev->rings[p]);
+	return 0;
+}
+
+/* One round: everything queued, in one write per producer batch. */
+static bool flush_round(struct csmp_events *ev)
+{
+	char buf[64 * 1024];
+	bool any = false;
+	unsigned int i;
+
+	for (i = 0; i < ev->n; i++) {
+		struct ev_slot *s;
+		size_t len = 0;
+
+		while ((s = csmp_spsc_peek(&ev->rings[i]))) {
+			if (len + s->len > sizeof(buf))
+				break;
+			memcpy(buf + len, s->line, s->len);
+			len += s->len;
+			csmp_spsc_pop(&ev->rings[i]);
+			atomic_fetch_add_explicit(&ev->written, 1,
+						  memory_order_relaxed);
+		}
+		if (len) {
+			const char *p = buf;
+
+			any = true;
+			while (len) {
+				ssize_t w = write(ev->fd, p, len);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					break;	/* disk full: lines lost */
+				p += w;
+				len -= (size_t)w;
+			}
+		}
+	}
+	return any;
+}
+
+static void *events_thread(void *arg)
+{
+	struct csmp_events *ev = arg;
+
+	while (!atomic_load(&ev->stop)) {
+		if (!flush_round(ev))
+			usleep(5000);	/* events are not latency-critical */
+	}
+	while (flush_round(ev))
+		;
+	return NULL;
+}
+
+int csmp_events_start(struct csmp_events *ev)
+{
+	int ret = -pthread_create(&ev->thread, NULL, events_thread, ev);
+
+	if (ret)
+		return ret;
+	pthread_setname_np(ev->thread, "csmpd-events");
+	ev->started = true;
+	return 0;
+}
+
+uint64_t csmp_events_dropped(struct csmp_events *ev)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	if (!ev)
+		return 0;
+	for (i = 0; i < ev->n; i++)
+		n += atomic_load_explicit(&ev->dropped[i], memory_order_relaxed);
+	return n;
+}
+
+uint64_t csmp_events_written(struct csmp_events *ev)
+{
+	return ev ? atomic_load(&ev->written) : 0;
+}
+
+void csmp_events_close(struct csmp_events *ev)
+{
+	unsigned int i;
+
+	if (!ev)
+		return;
+	if (ev->started) {
+		atomic_store(&ev->stop, 1);
+		pthread_join(ev->thread, NULL);
+	} else {
+		while (flush_round(ev))
+			;
+	}
+	for (i = 0; i < ev->n; i++)
+		csmp_spsc_fini(&ev->rings[i]);
+	if (ev->own_fd)
+		close(ev->fd);
+	free(ev->rings);
+	free(ev->dropped);
+	free(ev);
+}
