@@ -16,7 +16,7 @@
  * --pcap FILE, --pubkey PEM, --backend-id HEX, --mid N, --eid HEX16,
  * --no-time, --twice (same datagram again: the answer must be
  * byte-identical), --session SID, --expect-code C.DD, --expect-src ADDR,
- * --report-interval S, --report-tlvs LIST.
+ * --report-interval S, --report-tlvs LIST, --expect-group ID.
  * Prints "session=<SessionID>" and "ack=<hex>" on success; exit 0 or 1.
  */
 #include <arpa/inet.h>
@@ -41,10 +41,11 @@ static struct {
 	bool set_eid, no_time, twice;
 	int expect_code;	/* packed c.dd, -1: expect 2.03 with payload */
 	int notify_code;
+	long expect_group;	/* GroupAssign id expected; -1: none */
 	int count;
 	long report_interval;
 } o = { .backend_id = -1, .mid = -1, .expect_code = -1, .count = 100,
-	.report_interval = -1 };
+	.report_interval = -1, .expect_group = -1 };
 
 #define FAIL(...)                                                              \
 	do {                                                                   \
@@ -322,6 +323,16 @@ static int check_ack(const uint8_t *req, const uint8_t *a, int n)
 			if (o.report_tlvs && strcmp(list, o.report_tlvs))
 				FAIL("tlvids %s, expected %s", list,
 				     o.report_tlvs);
+		} else if (t.type == CSMP_TLV_GROUP_ASSIGN) {
+			Csmp__GroupAssign *g = (void *)msg;
+
+			printf("group_assign=%u:%u\n", g->type, g->id);
+			if (!csmp_pb_has(msg, 1) || !csmp_pb_has(msg, 2))
+				FAIL("GroupAssign without type or id");
+			if (g->type != CSMP_GROUP_CONFIG ||
+			    (long)g->id != o.expect_group)
+				FAIL("GroupAssign %u:%u, expected 1:%ld",
+				     g->type, g->id, o.expect_group);
 		} else if (t.type == CSMP_TLV_SESSION_ID) {
 			Csmp__SessionID *s = (void *)msg;
 			char pfx[8];
@@ -340,6 +351,8 @@ static int check_ack(const uint8_t *req, const uint8_t *a, int n)
 	    order[k - 2] != CSMP_TLV_SIGNATURE_VALIDITY ||
 	    order[k - 1] != CSMP_TLV_SIGNATURE)
 		FAIL("TLV order is not ReportSubscribe, SessionID, [GroupAssign], SignatureValidity, Signature");
+	if (k != (o.expect_group >= 0 ? 5u : 4u))
+		FAIL("%u TLVs, expected %u", k, o.expect_group >= 0 ? 5 : 4);
 	if (k == 5 && order[2] != CSMP_TLV_GROUP_ASSIGN)
 		FAIL("unexpected TLV %u", order[2]);
 	printf("tlvs=%u\n", k);
@@ -587,6 +600,7 @@ int main(int argc, char **argv)
 		{ "expect-code", 1, 0, 'c' }, { "expect-src", 1, 0, 'S' },
 		{ "code", 1, 0, 'n' }, { "count", 1, 0, 'N' },
 		{ "report-interval", 1, 0, 'i' }, { "report-tlvs", 1, 0, 'l' },
+		{ "expect-group", 1, 0, 'g' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *cmd;
@@ -614,6 +628,7 @@ int main(int argc, char **argv)
 		case 'N': o.count = atoi(optarg); break;
 		case 'i': o.report_interval = atol(optarg); break;
 		case 'l': o.report_tlvs = optarg; break;
+		case 'g': o.expect_group = atol(optarg); break;
 		default: return 2;
 		}
 	}

@@ -154,6 +154,21 @@ else
 	not_ok "allowlist: csmpd starts"
 fi
 
+# A configured group: the fixture's device reports no GroupInfo, so the
+# answer carries GroupAssign{config, 7} between SessionID and the signature.
+log=$tmp/csmpd.group.log
+if start_csmpd "$log" --group 7; then
+	peer --target '[::1]:61628' --expect-group 7 reg >"$tmp/gr.1" 2>&1
+	rc=$?
+	[ $rc = 0 ] || sed 's/^/# /' "$tmp/gr.1"
+	check "group: a device outside the configured group gets GroupAssign(1, 7), signed" \
+		test $rc = 0
+	stop_csmpd
+	check "group: SIGTERM: exit status 0" test $? = 0
+else
+	not_ok "group: csmpd starts"
+fi
+
 # A bad allowlist is refused with file:line.
 printf '0A0027FFFE3B2AB2\nnot-an-eid\n' >"$tmp/bad.allow"
 ip netns exec "$NS" "$CSMPD" --listen '[::1]:61629' --nms-key "$tmp/nms.pem" \

@@ -94,6 +94,7 @@ struct csmpd_config {
 	unsigned int n_listen;
 	unsigned int workers;
 	enum csmpd_io_kind io;
+	__u32 uring_bufs;		/* provided buffers per worker ring */
 	const char *config_path;	/* --config (parsed by config.c) */
 	const char *db_path;		/* --db */
 	const char *nms_key_path;	/* --nms-key: PEM private key */
@@ -366,6 +367,22 @@ struct csmpd_daemon {
 	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
 	void *ext;		/* for the control/metrics/events layer */
 };
+
+/* ---- extensions ----------------------------------------------------------
+ *
+ * The config file, SQLite registry, control socket, metrics and events live
+ * in their own files of this directory and define these (weak here, so a
+ * build without them still links and refuses their options):
+ *   csmpd_ext_config  read --config FILE into d->cfg before the flags are
+ *                     applied; print file:line on error, return -errno;
+ *   csmpd_ext_init    after workers are allocated, before sockets and
+ *                     threads: set d->hooks, d->ext, load the registry;
+ *   csmpd_ext_fini    after the workers have been joined.
+ */
+int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
+	__attribute__((weak));
+int csmpd_ext_init(struct csmpd_daemon *d) __attribute__((weak));
+void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
 
 /* ---- functions ---------------------------------------------------------- */
 

@@ -22,10 +22,9 @@
 
 #include "csmpd.h"
 
-#define URING_BUFS	512	/* provided buffers per worker (power of 2) */
 #define URING_BGID	1
 #define URING_SQ	512
-#define URING_CQ	4096	/* >= buffers + send slots: no overflow */
+#define URING_CQ_MIN	4096	/* >= buffers + send slots: no overflow */
 
 /* user_data: a send carries its struct csmpd_tx pointer (8-aligned, low
  * bits 0); receives and the eventfd read are tagged in the low bits. */
@@ -47,14 +46,15 @@ struct uring_priv {
 	bool armed[CSMPD_MAX_LISTEN];
 	bool ev_armed;
 	__u64 ev_val;
-	__u16 used[URING_BUFS];		/* buffers to return after a batch */
+	unsigned int nbufs;		/* --uring-buffers, a power of 2 */
+	__u16 *used;			/* buffers to return after a batch */
 	unsigned int n_used;
 	struct csmpd_rx rx[CSMPD_BATCH];
 	unsigned int n_rx;
 	const char *mode;
 };
 
-static int ring_init(struct uring_priv *p)
+static int ring_init(struct uring_priv *p, unsigned int cq)
 {
 	struct io_uring_params prm;
 	static const struct {
@@ -73,7 +73,7 @@ static int ring_init(struct uring_priv *p)
 	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		memset(&prm, 0, sizeof(prm));
 		prm.flags = tries[i].flags | IORING_SETUP_CQSIZE;
-		prm.cq_entries = URING_CQ;
+		prm.cq_entries = cq;
 		err = io_uring_queue_init_params(URING_SQ, &p->ring, &prm);
 		if (!err) {
 			p->mode = tries[i].name;
@@ -92,30 +92,31 @@ static int bufring_init(struct uring_priv *p)
 	unsigned int i;
 	int err;
 
-	p->br_size = URING_BUFS * sizeof(struct io_uring_buf);
+	p->br_size = p->nbufs * sizeof(struct io_uring_buf);
 	p->br = mmap(NULL, p->br_size, PROT_READ | PROT_WRITE,
 		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (p->br == MAP_FAILED) {
 		p->br = NULL;
 		return -errno;
 	}
-	p->bufs = malloc((size_t)URING_BUFS * CSMPD_RX_BUF);
-	if (!p->bufs)
+	p->bufs = malloc((size_t)p->nbufs * CSMPD_RX_BUF);
+	p->used = calloc(p->nbufs, sizeof(*p->used));
+	if (!p->bufs || !p->used)
 		return -ENOMEM;
 	reg.ring_addr = (unsigned long)p->br;
-	reg.ring_entries = URING_BUFS;
+	reg.ring_entries = p->nbufs;
 	reg.bgid = URING_BGID;
 	err = io_uring_register_buf_ring(&p->ring, &reg, 0);
 	if (err)
 		return err;
 	p->br_registered = true;
 	io_uring_buf_ring_init(p->br);
-	for (i = 0; i < URING_BUFS; i++)
+	for (i = 0; i < p->nbufs; i++)
 		io_uring_buf_ring_add(p->br, p->bufs + (size_t)i * CSMPD_RX_BUF,
 				      CSMPD_RX_BUF, (__u16)i,
-				      io_uring_buf_ring_mask(URING_BUFS),
+				      io_uring_buf_ring_mask(p->nbufs),
 				      (int)i);
-	io_uring_buf_ring_advance(p->br, URING_BUFS);
+	io_uring_buf_ring_advance(p->br, p->nbufs);
 	return 0;
 }
 
@@ -132,6 +133,7 @@ static void uring_teardown(struct csmpd_worker *w)
 	if (p->br)
 		munmap(p->br, p->br_size);
 	free(p->bufs);
+	free(p->used);
 	free(p);
 	w->io_priv = NULL;
 }
@@ -146,7 +148,10 @@ static int uring_setup(struct csmpd_worker *w)
 	if (!p)
 		return -ENOMEM;
 	w->io_priv = p;
-	err = ring_init(p);
+	p->nbufs = w->d->cfg.uring_bufs;
+	err = ring_init(p, p->nbufs + CSMPD_TX_SLOTS < URING_CQ_MIN ?
+				   URING_CQ_MIN :
+				   2 * (p->nbufs + CSMPD_TX_SLOTS));
 	if (err)
 		return err;
 	p->ring_ok = true;
@@ -161,7 +166,7 @@ static int uring_setup(struct csmpd_worker *w)
 	if (w->idx == 0)
 		csmpd_log(CSMPD_INFO, "IO_URING",
 			  "io_uring ring: %s, %u buffers of %zu bytes%s",
-			  p->mode, URING_BUFS, (size_t)CSMPD_RX_BUF,
+			  p->mode, p->nbufs, (size_t)CSMPD_RX_BUF,
 			  p->fixed_files ? ", fixed files" : "");
 	return 0;
 }
@@ -249,7 +254,7 @@ static void queue_sends(struct csmpd_worker *w)
 static void run_batch(struct csmpd_worker *w)
 {
 	struct uring_priv *p = w->io_priv;
-	unsigned int i, mask = (unsigned int)io_uring_buf_ring_mask(URING_BUFS);
+	unsigned int i, mask = (unsigned int)io_uring_buf_ring_mask(p->nbufs);
 
 	if (p->n_rx)
 		csmpd_batch(w, p->rx, p->n_rx);

@@ -22,12 +22,6 @@
 
 #include "csmpd.h"
 
-/* Provided by the config/registry/control/metrics files when built in. */
-int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
-	__attribute__((weak));
-int csmpd_ext_init(struct csmpd_daemon *d) __attribute__((weak));
-void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
-
 #define DEFAULT_REPORT_INTERVAL	900	/* FND's shortest report interval */
 #define DEFAULT_SIG_LIFETIME	3600
 #define DEFAULT_SIG_SLACK	60
@@ -47,6 +41,8 @@ static void usage(FILE *f)
 "  --workers N            worker threads (default: online CPUs)\n"
 "  --io uring|mmsg        I/O backend (default: io_uring, recvmmsg/sendmmsg\n"
 "                         when io_uring is unavailable)\n"
+"  --uring-buffers N      io_uring provided buffers per worker, a power of 2\n"
+"                         (default 512)\n"
 "  --nms-key PEM          NMS private key (ECDSA P-256) signing every answer\n"
 "  --unsigned             run without --nms-key: answers are not signed\n"
 "                         (devices that require signatures refuse them)\n"
@@ -83,7 +79,7 @@ enum {
 	OPT_CONTROL, OPT_METRICS, OPT_IO, OPT_BACKEND_ID, OPT_POLICY,
 	OPT_ALLOW, OPT_REPORT_INTERVAL, OPT_REPORT_TLVS, OPT_LOG_LEVEL,
 	OPT_FOREGROUND, OPT_GROUP, OPT_SIG_LIFETIME, OPT_SIG_SLACK,
-	OPT_UNSIGNED,
+	OPT_UNSIGNED, OPT_URING_BUFS,
 };
 
 static const struct option long_opts[] = {
@@ -106,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 	{ "foreground", no_argument, 0, OPT_FOREGROUND },
 	{ "unsigned", no_argument, 0, OPT_UNSIGNED },
+	{ "uring-buffers", required_argument, 0, OPT_URING_BUFS },
 	{ "help", no_argument, 0, 'h' },
 	{ 0, 0, 0, 0 },
 };
@@ -259,6 +256,16 @@ static int apply_opt(struct csmpd_config *c, int opt, const char *arg)
 	case OPT_UNSIGNED:
 		c->unsigned_ok = true;
 		return 0;
+	case OPT_URING_BUFS:
+		if (parse_u32("uring-buffers", arg, 8, 32768, &v))
+			return -EINVAL;
+		if (v & (v - 1)) {
+			fprintf(stderr, "csmpd: --uring-buffers: a power of 2, got %u\n",
+				v);
+			return -EINVAL;
+		}
+		c->uring_bufs = v;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -271,6 +278,7 @@ static void config_defaults(struct csmpd_config *c)
 	c->workers = n < 1 ? 1 : n > CSMPD_MAX_WORKERS ? CSMPD_MAX_WORKERS :
 							   (unsigned int)n;
 	c->backend_id = 1;
+	c->uring_bufs = 512;
 	c->report_interval = DEFAULT_REPORT_INTERVAL;
 	parse_tlv_list("22,23,25,35", c);
 	c->sig_lifetime = DEFAULT_SIG_LIFETIME;
@@ -498,6 +506,18 @@ int main(int argc, char **argv)
 		  (unsigned long long)tot.msg_class[CSMP_C_MALFORMED],
 		  (unsigned long long)tot.signed_msgs,
 		  (unsigned long long)tot.sig_cache_hits);
+	csmpd_log(CSMPD_INFO, "STOPPED_IO",
+		  "batches %llu truncated %llu enobufs %llu rearm %llu tx errors %llu tx full %llu handoff out %llu in %llu dropped %llu tlv unknown %llu",
+		  (unsigned long long)tot.batches,
+		  (unsigned long long)tot.rx_truncated,
+		  (unsigned long long)tot.rx_enobufs,
+		  (unsigned long long)tot.rx_rearm,
+		  (unsigned long long)tot.tx_errors,
+		  (unsigned long long)tot.tx_full,
+		  (unsigned long long)tot.handoff_out,
+		  (unsigned long long)tot.handoff_in,
+		  (unsigned long long)tot.handoff_dropped,
+		  (unsigned long long)tot.tlv_unknown);
 
 err_socks:
 	csmpd_sockets_close(d);
