@@ -359,7 +359,10 @@ struct csmpd_daemon {
 	struct csmpd_worker *workers;
 	unsigned int n_workers;
 	struct csmpd_allow allow;
-	__u64 bucket_key[2];	/* SipHash key: EID -> bucket */
+	/* SipHash key: EID -> routing bucket (worker.c). Random at start
+	 * unless csmpd_ext_init restored it: the buckets are part of the
+	 * SessionIDs, so a persisted registry must persist the key too. */
+	__u64 bucket_key[2];
 	char report_tlv_str[CSMPD_MAX_REPORT_TLVS][12];
 	char *report_tlv_ptrs[CSMPD_MAX_REPORT_TLVS];	/* ReportSubscribe.tlvid */
 	volatile int stop;	/* set by the signal handler */
@@ -375,9 +378,13 @@ struct csmpd_daemon {
  * build without them still links and refuses their options):
  *   csmpd_ext_config  read --config FILE into d->cfg before the flags are
  *                     applied; print file:line on error, return -errno;
- *   csmpd_ext_init    after workers are allocated, before sockets and
- *                     threads: set d->hooks, d->ext, load the registry;
- *   csmpd_ext_fini    after the workers have been joined.
+ *   csmpd_ext_init    after the workers' state exists (shards, counters),
+ *                     before sockets and threads: set d->hooks, d->ext, restore
+ *                     d->bucket_key, load the registry (a device goes to
+ *                     shard csmpd_bucket_owner(d, csmpd_eid_bucket(d, eid))
+ *                     with csmpd_dev_add + csmpd_dev_set_session);
+ *   csmpd_ext_fini    after the workers have been joined, before their
+ *                     state is freed.
  */
 int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
 	__attribute__((weak));
@@ -410,6 +417,8 @@ int csmpd_rx_cmsg(struct msghdr *msg, struct csmpd_local *dst);
 void csmpd_tx_msghdr(struct csmpd_tx *tx);
 
 /* worker.c */
+int csmpd_workers_init(struct csmpd_daemon *d);
+void csmpd_workers_fini(struct csmpd_daemon *d);
 int csmpd_workers_start(struct csmpd_daemon *d);
 void csmpd_workers_stop(struct csmpd_daemon *d);
 void csmpd_workers_join(struct csmpd_daemon *d);

@@ -418,6 +418,10 @@ static int uring_run(struct csmpd_worker *w)
 			return err;
 
 		io_uring_for_each_cqe(&p->ring, head, cqe) {
+			/* Bounded sweep: replies of this sweep must fit the
+			 * send pool until their completions come back. */
+			if (seen == CSMPD_TX_SLOTS / 2)
+				break;
 			seen++;
 			switch (UD_TAG(cqe->user_data)) {
 			case UD_RECV:

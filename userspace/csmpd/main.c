@@ -413,11 +413,6 @@ int main(int argc, char **argv)
 			 "%u", d->cfg.report_tlvs[i]);
 		d->report_tlv_ptrs[i] = d->report_tlv_str[i];
 	}
-	if (getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
-	    sizeof(d->bucket_key)) {
-		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
-		return 1;
-	}
 
 	/* Signals go to main only: workers never see them, main waits. */
 	sigemptyset(&sigs);
@@ -456,13 +451,26 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < d->n_workers; i++)
 		d->workers[i].evfd = -1;
+	err = csmpd_workers_init(d);
+	if (err)
+		goto err_workers;
 
 	/* Extensions (registry, control, metrics) set their hooks here,
 	 * before sockets exist and workers run. */
 	if (csmpd_ext_init) {
 		err = csmpd_ext_init(d);
 		if (err)
-			goto err_workers;
+			goto err_fini;
+	}
+	/* The routing key decides every device's shard and is written into
+	 * the SessionIDs: a persistent registry must restore it (in
+	 * csmpd_ext_init) or its sessions would route to the wrong shard. */
+	if (!d->bucket_key[0] && !d->bucket_key[1] &&
+	    getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
+		    sizeof(d->bucket_key)) {
+		err = -errno;
+		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
+		goto err_ext;
 	}
 	err = csmpd_sockets_open(d);
 	if (err)
@@ -524,6 +532,8 @@ err_socks:
 err_ext:
 	if (csmpd_ext_fini)
 		csmpd_ext_fini(d);
+err_fini:
+	csmpd_workers_fini(d);
 err_workers:
 	free(d->workers);
 err_allow:

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * Downlink signatures for csmpd: the NMS key loaded once at start, one
- * libcsmp signer per worker (it holds the OpenSSL context and the
- * signature cache), and the validity window. The window is aligned to the
- * second: notBefore = floor(now) - slack, notAfter = notBefore + slack +
- * lifetime + 1, so every identical answer built within one second has the
- * same signed bytes and the signer's cache answers it without a new ECDSA
- * signature (thousands of devices re-registering after an outage get the
- * same ReportSubscribe; only SessionID differs per device, so the cache
- * pays off for identical answers: duplicates, 4.xx-free retries, group
- * commands).
+ * libcsmp signer per worker (its OpenSSL context and signature cache), and
+ * the validity window. The window is aligned to the second (notBefore =
+ * floor(now) - slack), so identical answers built within one second have
+ * identical signed bytes and share one ECDSA signature through the cache:
+ * a device retrying its registration with a new MID in the same second, or
+ * any answer that carries nothing device-specific.
  */
 #include <string.h>
 

@@ -366,25 +366,45 @@ static void worker_fini(struct csmpd_worker *w)
 	w->evfd = -1;
 }
 
-/* Workers are allocated and their sockets opened by main (privileged
- * set-up first); this starts the threads. */
-int csmpd_workers_start(struct csmpd_daemon *d)
+/* Per-worker state (send pool, inbox, shard, arena, signer): before the
+ * registry is loaded into the shards and before any thread runs. */
+int csmpd_workers_init(struct csmpd_daemon *d)
 {
 	unsigned int i;
 	int err;
 
 	for (i = 0; i < d->n_workers; i++) {
 		err = worker_init(d, &d->workers[i], i);
-		if (err)
-			goto err_fini;
+		if (err) {
+			csmpd_workers_fini(d);
+			return err;
+		}
 	}
+	return 0;
+}
+
+void csmpd_workers_fini(struct csmpd_daemon *d)
+{
+	unsigned int i;
+
+	if (!d->workers)
+		return;
+	for (i = 0; i < d->n_workers; i++)
+		worker_fini(&d->workers[i]);
+}
+
+/* The sockets exist (main opened them, privileged set-up first): start
+ * the threads. On failure the started ones are stopped and joined. */
+int csmpd_workers_start(struct csmpd_daemon *d)
+{
+	unsigned int i, k;
+	int err;
+
 	d->receiving = d->n_workers;
 	for (i = 0; i < d->n_workers; i++) {
 		err = -pthread_create(&d->workers[i].thread, NULL, worker_main,
 				      &d->workers[i]);
 		if (err) {
-			unsigned int k;
-
 			for (k = i; k < d->n_workers; k++)
 				csmpd_recv_done(&d->workers[k]);
 			csmpd_workers_stop(d);
@@ -394,11 +414,6 @@ int csmpd_workers_start(struct csmpd_daemon *d)
 		d->workers[i].started = true;
 	}
 	return 0;
-
-err_fini:
-	for (i = 0; i < d->n_workers; i++)
-		worker_fini(&d->workers[i]);
-	return err;
 }
 
 void csmpd_workers_stop(struct csmpd_daemon *d)
@@ -421,8 +436,6 @@ void csmpd_workers_join(struct csmpd_daemon *d)
 			pthread_join(d->workers[i].thread, NULL);
 		d->workers[i].started = false;
 	}
-	for (i = 0; i < d->n_workers; i++)
-		worker_fini(&d->workers[i]);
 }
 
 void csmpd_counters_sum(const struct csmpd_daemon *d,
