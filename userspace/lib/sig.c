@@ -143,7 +143,9 @@ int csmp_signer_sign(struct csmp_signer *s, const uint8_t *region,
 	uint32_t h;
 	int n;
 
-	crypto_hash_sha256(digest, region, len);
+	/* Ed25519 signs the region itself: hash only for the cache. */
+	if (s->cache || s->key->suite == CSMP_SUITE_P256)
+		crypto_hash_sha256(digest, region, len);
 	if (s->cache) {
 		memcpy(&h, digest, sizeof(h));
 		e = &s->cache[h & s->mask];

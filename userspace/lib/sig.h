@@ -65,9 +65,8 @@ enum csmp_sig_suite {
 /*
  * Parse Signature.value. On success sets *suite and points *sig (length
  * *sig_len) at the inner signature (DER Ecdsa-Sig-Value or raw Ed25519)
- * inside `v`.
- * Every malformation has its own errno, so tests and counters can tell
- * them apart:
+ * inside `v`. Every malformation has its own errno, so tests and counters
+ * can tell them apart:
  *   -ENODATA          empty value
  *   -EMSGSIZE         longer than 88 bytes
  *   -EPROTO           a tag is not the one the form requires
@@ -76,7 +75,7 @@ enum csmp_sig_suite {
  *   -EBADMSG          bytes left over inside or after an element
  *   -EPROTONOSUPPORT  an OID that names no suite of ours
  *   -EINVAL           BIT STRING with unused bits
- *   -EDOM             r or s negative, zero-length or not minimal
+ *   -EDOM             r or s zero, negative, empty or not minimal
  *   -ERANGE           r or s wider than 32 bytes, or Ed25519 not 64 bytes
  */
 int csmp_sig_der_parse(const uint8_t *v, size_t len,
@@ -119,6 +118,7 @@ struct csmp_sig_loc {
  *                  -EBADE       the 76 or 77 protobuf does not parse
  *                  -EFBIG       a validity bound wider than 32 bits
  *                  -ETIME       notBefore > notAfter
+ *                  -EMSGSIZE    payload larger than CSMP_MAX_DGRAM
  *                  otherwise    csmp_sig_der_parse()'s errno for the value
  * No clock and no key are involved: this runs before any crypto.
  */
@@ -310,6 +310,9 @@ enum csmp_reason csmp_verify_item_init(struct csmp_verify_item *item,
  * SIG_MISSING. Order of checks, cheapest first, so a flood of bad messages
  * costs no crypto: structure (init), key, window against `now` +- skew,
  * the replay cache, then the signature. Returns the number of OK items.
+ * The replay cache is keyed by SHA-256(key id || SHA-256(region) || value)
+ * and holds only the crypto outcome (OK or SIG_BAD); the window is checked
+ * first on every call, so a cached answer never outlives its window.
  *
  * No batch algorithm: ECDSA has no practical one, and libsodium 1.0.18
  * has no Ed25519 batch API (nor a prepared-key verify), so each item is
