@@ -7,3 +7,32 @@ KDIR	?=
 
 kmod:
 	$(Q)bash scripts/kmod-build.sh $(KDIR)
+
+# The vm suite's guest payload (scripts/vmtest.sh builds it with
+# `make vmtest-deps`): a static test binary, its BPF programs and the
+# fixture corpus. Not part of `tests`: it runs only inside the guests.
+VM_B		:= $(B)/vm
+VMT_BIN		:= $(VM_B)/csmp_vmtest
+VMT_OBJ		:= $(VM_B)/kfunc_test.bpf.o
+VMT_CORPUS	:= $(VM_B)/corpus.bin
+VMT_PCAPS	:= $(wildcard ../shared/fixtures/*.pcap)
+VMT_HDRS	:= selftests/vm/vmtest.h $(wildcard include/csmp/*.h)
+
+.PHONY: vmtest-deps
+vmtest-deps: $(VMT_BIN) $(VMT_OBJ) $(VMT_CORPUS)
+
+$(VMT_BIN): selftests/vm/csmp_vmtest.c $(VMT_HDRS)
+	$(call msg,CC-STATIC,$@)
+	@mkdir -p $(VM_B)
+	$(Q)$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -g -static -Iinclude \
+		-Iselftests/vm -o $@ $< -lbpf -lelf -lz
+
+$(VMT_OBJ): selftests/vm/progs/kfunc_test.bpf.c $(VMT_HDRS)
+	$(call msg,BPF,$<)
+	@mkdir -p $(VM_B)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Iselftests/vm -c $< -o $@
+
+$(VMT_CORPUS): $(VMT_BIN) $(VMT_PCAPS)
+	$(call msg,CORPUS,$@)
+	@test -n "$(VMT_PCAPS)" || { echo "no fixtures in ../shared/fixtures" >&2; exit 1; }
+	$(Q)$(VMT_BIN) corpus $@ $(VMT_PCAPS) >/dev/null

@@ -8,6 +8,8 @@
  * guessable constant. Readers run in XDP/TC context on any CPU while a
  * writer may replace the key: a seqlock gives them both words of one key.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>

@@ -7,6 +7,8 @@
  * functions of their arguments (and the key), safe in any context a BPF
  * program runs in; they take no locks other than the key's seqlock.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bpf.h>
 #include <linux/errno.h>
 #include <linux/module.h>
@@ -56,16 +58,19 @@ static const struct btf_kfunc_id_set csmp_kfunc_set = {
  * Program types that may call the kfuncs. sk_reuseport is optional: no
  * kernel up to 6.12 maps BPF_PROG_TYPE_SK_REUSEPORT to a kfunc hook, so
  * registration fails there with -EINVAL and csmp_reuseport keeps to its own
- * BPF code (its loader probes, like every other).
+ * BPF code (its loader probes, like every other). It must come first: a
+ * failed registration frees the module's whole kfunc table (6.1
+ * btf_populate_kfunc_set, "goto end"), which would silently drop the XDP
+ * and TC sets registered before it.
  */
 static const struct {
 	enum bpf_prog_type type;
 	const char *name;
 	bool required;
 } csmp_prog_types[] = {
+	{ BPF_PROG_TYPE_SK_REUSEPORT,	"sk_reuseport",	false },
 	{ BPF_PROG_TYPE_XDP,		"xdp",		true },
 	{ BPF_PROG_TYPE_SCHED_CLS,	"tc",		true },
-	{ BPF_PROG_TYPE_SK_REUSEPORT,	"sk_reuseport",	false },
 };
 
 int csmp_kfuncs_register(void)

@@ -9,6 +9,8 @@
  * refuses to load otherwise; 6.1 itself only logs "missing module BTF" and
  * reports success.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/kernfs.h>
 #include <linux/kobject.h>
