@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * csmp_lb: the XDP steering program of an LB host (ARCHITECTURE.md §1-§3).
+ * CSMP datagrams to a VIP are classified (csmp.ko's kfunc, or the BPF
+ * fallback of lib/csmp_parse.h), malformed ones dropped with their reason,
+ * registrations rate-limited per EID and globally, and the rest steered to
+ * the owning head-end by the keys of §2 in order (reply port, session
+ * token, pin, DeviceID, learned binding, interface id, source hash), then
+ * encapsulated IPv6-in-IPv6 (or 4-in-6) and sent out by XDP_TX or
+ * XDP_REDIRECT towards the next hop bpf_fib_lookup gives. In `local` mode
+ * the datagram passes to the local stack after the filter and the storm
+ * control. Everything that is not CSMP to a VIP passes untouched.
+ *
+ * Every map is pinned by name (lb.h) and BTF-typed; userspace (libcsmp
+ * lb.c, csmpctl lb) writes the configuration, VIPs, backends, reply ports,
+ * pins and the Maglev table, and reads the counters.
+ */
+#include "lib/csmp_common.h"
+#include "lib/csmp_parse.h"
+#include "lib/csmp_pkt.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader after probing BTF for csmp.ko's kfuncs. */
+const volatile bool use_kfuncs = false;
+
+/* Configuration: written by lb.c at attach and by csmpctl, read per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct csmp_lb_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_CFG SEC(".maps");
+
+/* VIPs: written by csmpctl lb attach; value CSMP_VIP_F_*. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CSMP_LB_MAX_VIPS);
+	__type(key, struct csmp_addr);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_VIPS SEC(".maps");
+
+/* Backends by id: written by csmpctl lb backend, read to encapsulate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CSMP_LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct csmp_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_BACKENDS SEC(".maps");
+
+/*
+ * The Maglev table: slot [0] of this outer array holds the current inner
+ * table. lb.c builds a new inner array off to the side and replaces slot 0
+ * in one update, so a packet sees the old table or the new one, never a mix.
+ */
+struct csmp_table_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CSMP_MAGLEV_M);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct csmp_table_inner);
+} CSMP_MAP_TABLE SEC(".maps");
+
+/* Reply port -> backend whose request block it is: written by csmpctl. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct csmp_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_PORTS SEC(".maps");
+
+/* Operator pins, EID -> backend: written by csmpctl lb pin. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CSMP_LB_MAX_PINS);
+	__type(key, __u64);
+	__type(value, struct csmp_pin);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_PINS SEC(".maps");
+
+/* Source address -> EID of its last registration: written here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CSMP_LB_MAX_LEARNED);
+	__type(key, struct csmp_addr);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_LEARNED SEC(".maps");
+
+/* Per-EID registration buckets: written here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CSMP_LB_MAX_STORM);
+	__type(key, __u64);
+	__type(value, struct csmp_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_STORM SEC(".maps");
+
+/* The global registration budget, one bucket under a lock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct csmp_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_BUDGET SEC(".maps");
+
+/* Counters, written here, read by csmpctl lb stats and bpftool. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSMP_R__MAX);
+	__type(key, __u32);
+	__type(value, struct csmp_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_STATS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSMP_K__MAX);
+	__type(key, __u32);
+	__type(value, struct csmp_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_STEER SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSMP_C__MAX);
+	__type(key, __u32);
+	__type(value, struct csmp_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_CLASSES SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSMP_LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct csmp_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} CSMP_MAP_BSTATS SEC(".maps");
+
+static __always_inline int csmp_is_port(const struct csmp_lb_config *cfg,
+					__u16 port)
+{
+	return port == cfg->port || port == cfg->port_alt;
+}
+
+/*
+ * Token bucket in milli-tokens. Refill from the elapsed microseconds
+ * (capped at 10 s, so the product cannot overflow), take one token.
+ */
+static __always_inline int csmp_bucket_take(struct csmp_bucket *b, __u64 now,
+					    __u32 rate, __u32 burst)
+{
+	__u64 us = (now - b->ts_ns) / 1000;
+
+	if (us > 10000000)
+		us = 10000000;
+	b->mtokens += us * rate / 1000000;
+	if (b->mtokens > burst)
+		b->mtokens = burst;
+	b->ts_ns = now;
+	if (b->mtokens < 1000)
+		return 0;
+	b->mtokens -= 1000;
+	return 1;
+}
+
+/* Returns CSMP_R_OK or the storm reason. */
+static __always_inline __u32 csmp_storm_check(const struct csmp_lb_config *cfg,
+					const struct csmp_class *c)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+
+	if (cfg->eid_rate && (c->flags & CSMP_CF_EID)) {
+		struct csmp_bucket *b = bpf_map_lookup_elem(&CSMP_MAP_STORM,
+							    &c->eid);
+
+		if (!b) {
+			struct csmp_bucket nb = { .ts_ns = now,
+						  .mtokens = cfg->eid_burst };
+
+			bpf_map_update_elem(&CSMP_MAP_STORM, &c->eid, &nb,
+					    BPF_NOEXIST);
+			b = bpf_map_lookup_elem(&CSMP_MAP_STORM, &c->eid);
+		}
+		if (b && !csmp_bucket_take(b, now, cfg->eid_rate,
+					   cfg->eid_burst))
+			return CSMP_R_STORM_EID;
+	}
+	if (cfg->global_rate) {
+		struct csmp_budget *g = bpf_map_lookup_elem(&CSMP_MAP_BUDGET,
+							    &zero);
+		int ok;
+
+		if (!g)
+			return CSMP_R_OK;
+		bpf_spin_lock(&g->lock);
+		if (!g->b.ts_ns) {
+			g->b.ts_ns = now;
+			g->b.mtokens = cfg->global_burst;
+		}
+		ok = csmp_bucket_take(&g->b, now, cfg->global_rate,
+				      cfg->global_burst);
+		bpf_spin_unlock(&g->lock);
+		if (!ok)
+			return CSMP_R_STORM_GLOBAL;
+	}
+	return CSMP_R_OK;
+}
+
+static __always_inline struct csmp_backend *csmp_backend_get(__u32 id,
+							     __u32 min_state)
+{
+	struct csmp_backend *be;
+
+	if (!id || id >= CSMP_LB_MAX_BACKENDS)
+		return NULL;
+	be = bpf_map_lookup_elem(&CSMP_MAP_BACKENDS, &id);
+	if (!be || be->state == CSMP_BE_DOWN)
+		return NULL;
+	if (min_state == CSMP_BE_ACTIVE && be->state != CSMP_BE_ACTIVE)
+		return NULL;
+	return be;
+}
+
+static __always_inline __u64 csmp_hash(const struct csmp_lb_config *cfg,
+				       __u64 eid)
+{
+	if (use_kfuncs)
+		return bpf_csmp_eid_hash(eid);
+	return csmp_eid_siphash(cfg->k0, cfg->k1, eid);
+}
+
+/* Maglev: the backend id of an EID's slot, 0 when there is no table. */
+static __always_inline __u32 csmp_maglev(const struct csmp_lb_config *cfg,
+					 __u64 eid)
+{
+	__u32 zero = 0, slot = (__u32)(csmp_hash(cfg, eid) % CSMP_MAGLEV_M);
+	void *inner = bpf_map_lookup_elem(&CSMP_MAP_TABLE, &zero);
+	__u32 *id;
+
+	if (!inner)
+		return 0;
+	id = bpf_map_lookup_elem(inner, &slot);
+	return id ? *id : 0;
+}
+
+/*
+ * The EID a datagram speaks for, when the payload did not say it: the
+ * learned binding of its source, the modified EUI-64 in the source's
+ * interface id (the universal bit set: RFC 4291 App. A), or a pseudo-EID
+ * from the whole source address.
+ */
+static __always_inline __u64 csmp_src_eid(const struct csmp_addr *src,
+					  __u32 *key)
+{
+	__u64 *learned = bpf_map_lookup_elem(&CSMP_MAP_LEARNED, src);
+	__u64 hi, lo;
+
+	if (learned) {
+		*key = CSMP_K_LEARNED;
+		return *learned;
+	}
+	__builtin_memcpy(&hi, &src->a[0], 8);
+	__builtin_memcpy(&lo, &src->a[8], 8);
+	hi = bpf_be64_to_cpu(hi);
+	lo = bpf_be64_to_cpu(lo);
+	if (!csmp_is_v4_mapped(src) && (src->a[8] & 0x02)) {
+		*key = CSMP_K_IID;
+		return lo ^ (0x02ULL << 56);
+	}
+	*key = CSMP_K_SRC_HASH;
+	return hi ^ lo;
+}
+
+/* Steering (§2): the backend and the key that chose it, or NULL. */
+static __always_inline struct csmp_backend *
+csmp_steer_pick(const struct csmp_lb_config *cfg, const struct csmp_l4 *p,
+	   const struct csmp_class *c, __u32 *key, __u32 *be_id, __u64 *eid_out)
+{
+	struct csmp_backend *be;
+	struct csmp_pin *pin;
+	__u32 id;
+	__u64 eid;
+
+	if (csmp_is_port(cfg, p->sport) && p->dport >= cfg->reply_lo &&
+	    p->dport <= cfg->reply_hi) {
+		__u32 port = p->dport;
+		struct csmp_port *pt = bpf_map_lookup_elem(&CSMP_MAP_PORTS,
+							   &port);
+
+		if (pt && (be = csmp_backend_get(pt->backend, CSMP_BE_DRAINING))) {
+			*key = CSMP_K_REPLY_PORT;
+			*be_id = pt->backend;
+			return be;
+		}
+	}
+	if (c->flags & CSMP_CF_BACKEND) {
+		be = csmp_backend_get(c->backend, CSMP_BE_DRAINING);
+		if (be) {
+			*key = CSMP_K_SESSION;
+			*be_id = c->backend;
+			return be;
+		}
+	}
+	if (c->flags & CSMP_CF_EID) {
+		eid = c->eid;
+		*key = CSMP_K_DEVICE_ID;
+	} else {
+		eid = csmp_src_eid(&p->src, key);
+	}
+	*eid_out = eid;
+	pin = bpf_map_lookup_elem(&CSMP_MAP_PINS, &eid);
+	if (pin && (be = csmp_backend_get(pin->backend, CSMP_BE_DRAINING))) {
+		*key = CSMP_K_PIN;
+		*be_id = pin->backend;
+		return be;
+	}
+	id = csmp_maglev(cfg, eid);
+	*be_id = id;
+	return csmp_backend_get(id, CSMP_BE_ACTIVE);
+}
+
+/*
+ * Put an outer IPv6 header in front of the IP packet and address the frame
+ * to the next hop. Returns the XDP verdict, or -1 with *reason set.
+ */
+static __always_inline int csmp_encap(struct xdp_md *ctx,
+				      const struct csmp_lb_config *cfg,
+				      const struct csmp_l4 *p,
+				      const struct csmp_backend *be, __u64 eid,
+				      __u32 *reason)
+{
+	struct bpf_fib_lookup fib = {};
+	struct ethhdr eth;
+	struct ipv6hdr *o;
+	void *data, *data_end;
+	__u32 vlan_hdr = 0, flow;
+	int rc;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(eth) + 4 > data_end && p->vlan)
+		return XDP_ABORTED;
+	if (data + sizeof(eth) > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(&eth, data, sizeof(eth));
+	if (p->vlan) {
+		if (data + sizeof(eth) + 4 > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(&vlan_hdr, data + sizeof(eth), 4);
+	}
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr))) {
+		*reason = CSMP_R_ENCAP;
+		return -1;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (p->vlan) {
+		if (data + sizeof(eth) + 4 + sizeof(*o) > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(data + sizeof(eth), &vlan_hdr, 4);
+		/* The outer packet is IPv6 whatever the inner one is. */
+		*(__u16 *)(data + sizeof(eth) + 2) = bpf_htons(ETH_P_IPV6);
+		o = data + sizeof(eth) + 4;
+	} else {
+		if (data + sizeof(eth) + sizeof(*o) > data_end)
+			return XDP_ABORTED;
+		o = data + sizeof(eth);
+	}
+	eth.h_proto = p->vlan ? eth.h_proto : bpf_htons(ETH_P_IPV6);
+
+	/* A flow label per device gives ECMP between LB and head-end entropy. */
+	flow = (__u32)(eid ^ (eid >> 20) ^ (eid >> 40)) & 0xfffff;
+	o->version = 6;
+	o->priority = 0;
+	o->flow_lbl[0] = (__u8)(flow >> 16);
+	o->flow_lbl[1] = (__u8)(flow >> 8);
+	o->flow_lbl[2] = (__u8)flow;
+	o->payload_len = bpf_htons((__u16)p->ip_len);
+	o->nexthdr = p->ipv6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	o->hop_limit = cfg->hop_limit ? (__u8)cfg->hop_limit : 64;
+	__builtin_memcpy(&o->saddr, cfg->lb_addr.a, 16);
+	__builtin_memcpy(&o->daddr, be->addr.a, 16);
+
+	fib.family = AF_INET6;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = o->nexthdr;
+	fib.tot_len = sizeof(*o) + p->ip_len;
+	__builtin_memcpy(fib.ipv6_src, cfg->lb_addr.a, 16);
+	__builtin_memcpy(fib.ipv6_dst, be->addr.a, 16);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* Let the stack resolve the neighbour and forward it. */
+		__builtin_memcpy(data, &eth, sizeof(eth));
+		return XDP_PASS;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		*reason = CSMP_R_FIB;
+		return -1;
+	}
+	__builtin_memcpy(eth.h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth.h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(data, &eth, sizeof(eth));
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Copy the payload and classify it: kfunc when present, BPF otherwise. */
+static __always_inline int csmp_classify_pkt(struct xdp_md *ctx, __u32 off,
+					     __u32 len, struct csmp_class *c)
+{
+	__u32 zero = 0;
+	struct csmp_scratch *s = bpf_map_lookup_elem(&CSMP_MAP_SCRATCH, &zero);
+
+	__builtin_memset(c, 0, sizeof(*c));
+	if (!s)
+		return -1;
+	if (len > CSMP_MAX_DGRAM) {
+		c->msg_class = CSMP_C_MALFORMED;
+		c->reason = CSMP_R_COAP_OVERSIZE;
+		return 0;
+	}
+	if (len < CSMP_COAP_HDR_LEN) {
+		c->msg_class = CSMP_C_MALFORMED;
+		c->reason = CSMP_R_COAP_SHORT;
+		return 0;
+	}
+	if (bpf_xdp_load_bytes(ctx, off, s->buf, len))
+		return -1;
+	if (use_kfuncs) {
+		bpf_csmp_classify(s->buf, len, c);
+		return 0;
+	}
+	csmp_bpf_classify(s, len);
+	__builtin_memcpy(c, &s->st.c, sizeof(*c));
+	return 0;
+}
+
+SEC("xdp")
+int csmp_lb(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data, eid = 0;
+	struct csmp_lb_config *cfg;
+	struct csmp_backend *be;
+	struct csmp_class c;
+	struct csmp_l4 p = {};
+	__u32 zero = 0, reason, key = CSMP_K_NONE, be_id = 0;
+	int w, act;
+
+	cfg = bpf_map_lookup_elem(&CSMP_MAP_CFG, &zero);
+	if (!cfg || !(cfg->flags & CSMP_LB_F_ENABLED))
+		return XDP_PASS;
+
+	w = csmp_walk(ctx, data, data_end, &CSMP_MAP_VIPS, &p, &reason);
+	if (w == CSMP_W_PASS)
+		goto pass;
+	if (w == CSMP_W_DROP)
+		goto drop;
+	if (!csmp_is_port(cfg, p.dport) &&
+	    !(csmp_is_port(cfg, p.sport) && p.dport >= cfg->reply_lo &&
+	      p.dport <= cfg->reply_hi)) {
+		reason = CSMP_R_NOT_CSMP;
+		goto pass;
+	}
+	if (!csmp_udp_len_ok(&p)) {
+		reason = CSMP_R_UDP_LEN;
+		goto drop;
+	}
+
+	if (csmp_classify_pkt(ctx, p.l4_off + sizeof(struct udphdr),
+			      p.udp_len - sizeof(struct udphdr), &c)) {
+		reason = CSMP_R_L3_TRUNC;
+		goto drop;
+	}
+	csmp_count(&CSMP_MAP_CLASSES, c.msg_class & (CSMP_C__MAX - 1), bytes);
+	if (c.msg_class == CSMP_C_MALFORMED) {
+		reason = c.reason;
+		goto drop;
+	}
+	if (c.msg_class == CSMP_C_REGISTRATION) {
+		reason = csmp_storm_check(cfg, &c);
+		if (reason != CSMP_R_OK)
+			goto drop;
+		if ((cfg->flags & CSMP_LB_F_LEARN) && (c.flags & CSMP_CF_EID))
+			bpf_map_update_elem(&CSMP_MAP_LEARNED, &p.src, &c.eid,
+					    BPF_ANY);
+	}
+	if (cfg->mode == CSMP_LB_MODE_LOCAL) {
+		reason = CSMP_R_OK;
+		csmp_count(&CSMP_MAP_STATS, reason, bytes);
+		return XDP_PASS;
+	}
+
+	be = csmp_steer_pick(cfg, &p, &c, &key, &be_id, &eid);
+	if (!be) {
+		reason = CSMP_R_NO_BACKEND;
+		goto drop;
+	}
+	if (c.flags & CSMP_CF_EID)
+		eid = c.eid;
+	act = csmp_encap(ctx, cfg, &p, be, eid, &reason);
+	if (act < 0)
+		goto drop;
+	csmp_count(&CSMP_MAP_STEER, key & (CSMP_K__MAX - 1), bytes);
+	csmp_count(&CSMP_MAP_BSTATS, be_id & (CSMP_LB_MAX_BACKENDS - 1), bytes);
+	csmp_count(&CSMP_MAP_STATS, CSMP_R_OK, bytes);
+	return act;
+
+pass:
+	csmp_count(&CSMP_MAP_STATS, reason < CSMP_R__MAX ? reason : 0, bytes);
+	return XDP_PASS;
+drop:
+	csmp_count(&CSMP_MAP_STATS, reason < CSMP_R__MAX ? reason : 0, bytes);
+	return XDP_DROP;
+}
