@@ -25,6 +25,7 @@
 #include <csmp/classify.h>
 #include <csmp/siphash.h>
 #include <csmp/lb.h>
+#include <csmp/lb_parse.h>
 #include <csmp/kfuncs.h>
 
 CSMP_KFUNC_DECLS

@@ -33,38 +33,6 @@ enum csmp_pphase {
 	CSMP_P_DONE	= 4,
 };
 
-struct csmp_pstate {
-	__u32 len;		/* datagram length */
-	__u32 phase;
-	__u32 pos;		/* absolute position in buf */
-	__u32 i;		/* iterations in the current walk */
-	__u32 num;		/* CoAP option number */
-	__u32 end;		/* end of the current sub-region */
-	__u32 n_path;
-	__u32 path0_len;
-	__u32 path0_byte;
-	__u32 has_devid;
-	/* vendor TLV being tried in the draft form */
-	__u32 v_type_end;	/* position after the 0x7f type */
-	__u32 v_dpos;
-	__u32 v_dlen;
-	__u32 v_nonmin;
-	/* protobuf walk of a DeviceID (2) or SessionID (7) value */
-	__u32 pb_tlv;
-	__u32 pb_f1_found;
-	__u64 pb_f1_val;	/* DeviceID.type */
-	__u32 pb_f2_found;	/* DeviceID.id / SessionID.id */
-	__u32 pb_f2_off;
-	__u32 pb_f2_len;
-	__u32 pb_next;		/* TLV iterator position after the value */
-	struct csmp_class c;
-};
-
-struct csmp_scratch {
-	__u8 buf[CSMP_MAX_DGRAM];
-	struct csmp_pstate st;
-};
-
 /* csmp_scratch: per-CPU, written and read by the packet's own program run. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
