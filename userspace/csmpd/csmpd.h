@@ -46,8 +46,11 @@
 /* Receive buffer: recvmsg_out header + name + control + one datagram. A
  * datagram larger than CSMP_MAX_DGRAM shows up truncated (MSG_TRUNC). */
 #define CSMPD_RX_CTRL		128
-#define CSMPD_RX_BUF		(16 + sizeof(struct sockaddr_in6) + \
-				 CSMPD_RX_CTRL + CSMP_MAX_DGRAM + 64)
+/* sockaddr_in6 (28 bytes) rounded up: the control messages the kernel
+ * writes right after the name must be 8-byte aligned for CMSG_*. */
+#define CSMPD_RX_NAME		32
+#define CSMPD_RX_BUF		((16 + CSMPD_RX_NAME + CSMPD_RX_CTRL +         \
+				  CSMP_MAX_DGRAM + 64 + 63) & ~63)
 
 /* ---- addresses ---------------------------------------------------------- */
 

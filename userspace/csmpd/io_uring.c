@@ -161,7 +161,7 @@ static int uring_setup(struct csmpd_worker *w)
 	/* Fixed files save an fget/fput per send SQE; optional. */
 	p->fixed_files = !io_uring_register_files(&p->ring, w->socks, n);
 	io_uring_register_ring_fd(&p->ring);
-	p->rmsg.msg_namelen = sizeof(struct sockaddr_in6);
+	p->rmsg.msg_namelen = CSMPD_RX_NAME;
 	p->rmsg.msg_controllen = CSMPD_RX_CTRL;
 	if (w->idx == 0)
 		csmpd_log(CSMPD_INFO, "IO_URING",
