@@ -56,8 +56,10 @@ all:
 setup:
 	$(Q)CSMP_SETUP_QUIET=1 bash scripts/setup.sh
 
-include userspace/build.mk
+# bpf/ first: userspace rules take BPF_SKELS as order-only prerequisites,
+# which make expands when it reads the rule.
 include bpf/build.mk
+include userspace/build.mk
 include kmod/build.mk
 include selftests/build.mk
 
