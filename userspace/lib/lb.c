@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -424,11 +427,29 @@ int csmp_lb_state_table(const struct csmp_lb_state *st, uint32_t *table)
 	return csmp_maglev_build(k0, k1, mb, n, table);
 }
 
+/*
+ * bpffs is not mounted on a fresh host, nor inside `ip netns exec` (which
+ * mounts a new /sys): mount it when the pin directory lives under it.
+ */
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sf;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12) && strcmp(pin_dir, "/sys/fs/bpf"))
+		return 0;
+	if (!statfs("/sys/fs/bpf", &sf) && sf.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
+		return -errno;
+	return 0;
+}
+
 int csmp_lb_map_fd(const char *pin_dir, const char *name)
 {
 	char path[PATH_MAX];
 	int fd;
 
+	ensure_bpffs(pin_dir);
 	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, name) >=
 	    (int)sizeof(path))
 		return -ENAMETOOLONG;
@@ -465,8 +486,8 @@ int csmp_lb_load(const char *pin_dir, int use_kfuncs, bool *kfuncs_used)
 	char path[PATH_MAX];
 	int err, fd;
 
-	err = mkdir_parents(pin_dir) ?: (mkdir(pin_dir, 0700) && errno != EEXIST ?
-					 -errno : 0);
+	err = ensure_bpffs(pin_dir) ?: mkdir_parents(pin_dir) ?:
+	      (mkdir(pin_dir, 0700) && errno != EEXIST ? -errno : 0);
 	if (err)
 		return err;
 	if (use_kfuncs < 0)
