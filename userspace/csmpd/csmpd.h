@@ -104,6 +104,9 @@ struct csmpd_config {
 	const char *control_path;	/* --control */
 	const char *metrics_addr;	/* --metrics ADDR:PORT */
 	const char *allow_path;		/* --allow: one EID per line */
+	const char *events_path;	/* --events PATH|- */
+	const char *user;		/* --user: run as, after binding */
+	const char *device_keys;	/* --device-keys DIR: uplink keys */
 	__u16 backend_id;		/* --backend-id: SessionID prefix */
 	enum csmpd_policy policy;
 	__u32 report_interval;		/* ReportSubscribe.interval, s */
@@ -220,6 +223,7 @@ struct csmpd_shard {
 /* ---- datagrams in a batch ----------------------------------------------- */
 
 #define CSMPD_RXF_TRUNC		0x1	/* datagram did not fit the buffer */
+#define CSMPD_RXF_DROP		0x2	/* hooks.verify refused it */
 
 struct csmpd_rx {
 	const __u8 *data;
@@ -311,6 +315,14 @@ struct csmpd_hooks {
 			 __u64 eid, __u32 code);
 	/* End of every batch, on every worker (flush events, counters). */
 	void (*batch_end)(struct csmpd_worker *w);
+	/* Datagrams this worker owns, before dispatch, as one batch: mark
+	 * the ones that must not be acted on with CSMPD_RXF_DROP (uplink
+	 * signature verification). */
+	void (*verify)(struct csmpd_worker *w, struct csmpd_rx **rx,
+		       unsigned int n);
+	/* The config group (GroupAssign type 1) of a registering device:
+	 * true with *id set, false for none. Default: --group. */
+	bool (*config_group)(struct csmpd_worker *w, __u64 eid, __u32 *id);
 };
 
 /* ---- worker and daemon -------------------------------------------------- */
@@ -388,10 +400,15 @@ struct csmpd_daemon {
  *                     with csmpd_dev_add + csmpd_dev_set_session);
  *   csmpd_ext_fini    after the workers have been joined, before their
  *                     state is freed.
+ *   csmpd_ext_ready   sockets bound, workers not started: drop privileges
+ *                     and start the extension threads;
+ *   csmpd_ext_reload  SIGHUP: re-read the config file's policy;
  */
 int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
 	__attribute__((weak));
 int csmpd_ext_init(struct csmpd_daemon *d) __attribute__((weak));
+int csmpd_ext_ready(struct csmpd_daemon *d) __attribute__((weak));
+void csmpd_ext_reload(struct csmpd_daemon *d) __attribute__((weak));
 void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
 
 /* ---- functions ---------------------------------------------------------- */

@@ -56,6 +56,13 @@ static const char *const migrations[] = {
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value BLOB NOT NULL"
 	");",
+	/* 1 -> 2: enrolled device keys for uplink signatures */
+	"CREATE TABLE device_keys ("
+	"  eid TEXT PRIMARY KEY NOT NULL,"
+	"  suite INTEGER NOT NULL,"		/* enum csmp_sig_suite */
+	"  pub BLOB NOT NULL,"			/* raw public key */
+	"  enrolled INTEGER NOT NULL"		/* ms since the epoch */
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -66,6 +73,7 @@ enum {
 	ST_REPORT,
 	ST_TLV_DEL,
 	ST_TLV_INS,
+	ST_KEY,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST__MAX,
@@ -93,6 +101,9 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_TLV_INS] =
 	"INSERT OR REPLACE INTO tlv_values (eid, tlv, idx, value, updated)"
 	" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_KEY] =
+	"INSERT OR REPLACE INTO device_keys (eid, suite, pub, enrolled)"
+	" VALUES (?1, ?2, ?3, ?4)",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -569,6 +580,14 @@ static int apply(struct csmp_db *db, const struct csmp_db_rec *r)
 	sqlite3_stmt *st;
 	int ret;
 
+	if (r->op == CSMP_DB_OP_KEY) {
+		st = db->st[ST_KEY];
+		bind_eid(st, 1, r->eid);
+		sqlite3_bind_int(st, 2, r->pad);
+		sqlite3_bind_blob(st, 3, r->payload, r->len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, r->ts_ms);
+		return step_reset(db, st);
+	}
 	inet_ntop(AF_INET6, &r->addr.sin6_addr, addr, sizeof(addr));
 	ret = store_tlvs(db, r, hw_model, hw_serial, fw_version);
 	if (ret)
@@ -804,6 +823,37 @@ void csmp_db_close(struct csmp_db *db)
 	free(db->prod);
 	free(db->path);
 	free(db);
+}
+
+int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx)
+{
+	sqlite3_stmt *st;
+	uint64_t eid;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT eid, suite, pub FROM device_keys",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (csmp_db_eid_parse((const char *)sqlite3_column_text(st, 0),
+				      &eid))
+			continue;
+		ret = cb(ctx, eid, sqlite3_column_int(st, 1),
+			 sqlite3_column_blob(st, 2),
+			 (size_t)sqlite3_column_bytes(st, 2));
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = sql_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p)
+{
+	return csmp_spsc_depth(&db->prod[p].ring);
 }
 
 int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,

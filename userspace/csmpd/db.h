@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CSMP_DB_SCHEMA_VERSION	1
+#define CSMP_DB_SCHEMA_VERSION	2
 #define CSMP_DB_PAYLOAD_MAX	1536	/* CSMP TLVs kept per record */
 #define CSMP_DB_GROUP_MAX	32
 #define CSMP_DB_SESSION_MAX	17	/* 16 characters + NUL */
@@ -34,6 +34,8 @@ enum csmp_db_op {
 	CSMP_DB_OP_REGISTER	= 1,	/* answered registration */
 	CSMP_DB_OP_REPORT	= 2,	/* report from a known device */
 	CSMP_DB_OP_NOTIFY	= 3,	/* notification: last seen + TLVs */
+	CSMP_DB_OP_KEY		= 4,	/* enrolled key: pad = suite, payload
+					 * = raw public key */
 };
 
 /* One slot of a worker's ring: what the writer needs, nothing to free. */
@@ -108,6 +110,14 @@ int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,
 		     size_t cap);
 int csmp_db_meta_set(struct csmp_db *db, const char *key, const void *val,
 		     size_t len);
+
+/* Enrolled device keys (before csmp_db_start(), like the load). */
+typedef int (*csmp_db_key_cb)(void *ctx, uint64_t eid, int suite,
+			      const void *pub, size_t len);
+int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx);
+
+/* Records waiting in producer p's ring (a gauge). */
+uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p);
 
 /* Start the writer thread. */
 int csmp_db_start(struct csmp_db *db);

@@ -257,7 +257,7 @@ static void put_report_subscribe(struct csmpd_worker *w, struct csmp_tlvw *tw)
 /* Build the 2.03 in tx->buf. Returns its length or -errno. */
 static int build_reg_ack(struct csmpd_worker *w, const struct csmpd_rx *rx,
 			 const struct csmpd_device *dev, bool assign_group,
-			 struct csmpd_tx *tx)
+			 __u32 group_id, struct csmpd_tx *tx)
 {
 	Csmp__SessionID sid = CSMP__SESSION_ID__INIT;
 	Csmp__GroupAssign ga = CSMP__GROUP_ASSIGN__INIT;
@@ -274,7 +274,7 @@ static int build_reg_ack(struct csmpd_worker *w, const struct csmpd_rx *rx,
 	csmp_tlvw_put(&tw, CSMP_TLV_SESSION_ID, &sid.base);
 	if (assign_group) {
 		ga.type = CSMP_GROUP_CONFIG;
-		ga.id = w->d->cfg.group_id;
+		ga.id = group_id;
 		csmp_pb_set_present(&ga.base, 1);
 		csmp_pb_set_present(&ga.base, 2);
 		csmp_tlvw_put(&tw, CSMP_TLV_GROUP_ASSIGN, &ga.base);
@@ -296,7 +296,8 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	struct csmpd_device *dev;
 	struct csmpd_tx *tx;
 	struct msgctx mc;
-	bool new_device, assign_group;
+	bool new_device, assign_group, group_set;
+	__u32 group;
 	__u64 ph = peer_hash(&rx->peer);
 	__u64 eid = rx->cls.eid;
 	char a[80];
@@ -356,13 +357,16 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	}
 	dev->has_group = mc.has_group;
 	dev->group_id = mc.group_id;
-	assign_group = d->cfg.group_set &&
-		       (!mc.has_group || mc.group_id != d->cfg.group_id);
+	group_set = d->cfg.group_set;
+	group = d->cfg.group_id;
+	if (d->hooks.config_group)
+		group_set = d->hooks.config_group(w, eid, &group);
+	assign_group = group_set && (!mc.has_group || mc.group_id != group);
 
 	tx = reply_start(w, rx);
 	if (!tx)
 		return;
-	n = build_reg_ack(w, rx, dev, assign_group, tx);
+	n = build_reg_ack(w, rx, dev, assign_group, group, tx);
 	if (n < 0) {
 		csmpd_tx_release(w, tx);
 		CSMPD_INC(&w->ctr, dropped);

@@ -59,6 +59,9 @@ static void usage(FILE *f)
 "  --db PATH              device registry database (SQLite)\n"
 "  --control PATH         control socket (csmpctl, csmp-request)\n"
 "  --metrics ADDR:PORT    Prometheus metrics over HTTP\n"
+"  --events PATH|-        events as JSON lines to PATH or stdout\n"
+"  --user NAME            run as NAME once bound (default csmpd, else nobody)\n"
+"  --device-keys DIR      enrolled device public keys, <EID>.pem\n"
 "  --log-level N          log severities 0..N (default 6; 7 = debug)\n"
 "  --foreground           csmpd never forks; accepted for init scripts\n"
 "  -h, --help             this text\n"
@@ -79,7 +82,7 @@ enum {
 	OPT_CONTROL, OPT_METRICS, OPT_IO, OPT_BACKEND_ID, OPT_POLICY,
 	OPT_ALLOW, OPT_REPORT_INTERVAL, OPT_REPORT_TLVS, OPT_LOG_LEVEL,
 	OPT_FOREGROUND, OPT_GROUP, OPT_SIG_LIFETIME, OPT_SIG_SLACK,
-	OPT_UNSIGNED, OPT_URING_BUFS,
+	OPT_UNSIGNED, OPT_EVENTS, OPT_USER, OPT_DEVICE_KEYS, OPT_URING_BUFS,
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +105,9 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 	{ "foreground", no_argument, 0, OPT_FOREGROUND },
 	{ "unsigned", no_argument, 0, OPT_UNSIGNED },
+	{ "events", required_argument, 0, OPT_EVENTS },
+	{ "user", required_argument, 0, OPT_USER },
+	{ "device-keys", required_argument, 0, OPT_DEVICE_KEYS },
 	{ "uring-buffers", required_argument, 0, OPT_URING_BUFS },
 	{ "help", no_argument, 0, 'h' },
 	{ 0, 0, 0, 0 },
@@ -256,6 +262,15 @@ static int apply_opt(struct csmpd_config *c, int opt, const char *arg)
 	case OPT_UNSIGNED:
 		c->unsigned_ok = true;
 		return 0;
+	case OPT_EVENTS:
+		c->events_path = arg;
+		return 0;
+	case OPT_USER:
+		c->user = arg;
+		return 0;
+	case OPT_DEVICE_KEYS:
+		c->device_keys = arg;
+		return 0;
 	case OPT_URING_BUFS:
 		if (parse_u32("uring-buffers", arg, 8, 32768, &v))
 			return -EINVAL;
@@ -346,11 +361,12 @@ static int parse_args(struct csmpd_daemon *d, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (c->policy == CSMPD_POLICY_ALLOWLIST && !c->allow_path &&
-	    !c->db_path) {
+	    !c->db_path && !c->config_path) {
 		fprintf(stderr, "csmpd: --policy allowlist needs --allow FILE (or --db)\n");
 		return -EINVAL;
 	}
-	if ((c->db_path || c->control_path || c->metrics_addr) &&
+	if ((c->db_path || c->control_path || c->metrics_addr ||
+	     c->events_path) &&
 	    !csmpd_ext_init) {
 		fprintf(stderr, "csmpd: --db/--control/--metrics: not available in this build\n");
 		return -ENOTSUP;
@@ -475,6 +491,13 @@ int main(int argc, char **argv)
 	err = csmpd_sockets_open(d);
 	if (err)
 		goto err_ext;
+	/* Bound: drop privileges before any thread exists (capabilities
+	 * are per thread), then start the extensions' threads. */
+	if (csmpd_ext_ready) {
+		err = csmpd_ext_ready(d);
+		if (err)
+			goto err_socks;
+	}
 	err = csmpd_workers_start(d);
 	if (err)
 		goto err_socks;
@@ -487,8 +510,11 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGHUP) {
-			csmpd_log(CSMPD_INFO, "SIGHUP",
-				  "SIGHUP ignored: restart to reload");
+			if (csmpd_ext_reload)
+				csmpd_ext_reload(d);
+			else
+				csmpd_log(CSMPD_INFO, "SIGHUP",
+					  "SIGHUP ignored: restart to reload");
 			continue;
 		}
 		break;

@@ -155,6 +155,25 @@ static int inbox_push(struct csmpd_worker *from, struct csmpd_worker *to,
 	return 0;
 }
 
+/*
+ * Dispatch datagrams this worker owns, after the verify hook (signature
+ * checks, done as one batch) has marked those to drop: nothing signed
+ * changes state before it is verified.
+ */
+static void dispatch_verified(struct csmpd_worker *w, struct csmpd_rx **rx,
+			      unsigned int n)
+{
+	unsigned int i;
+
+	if (!n)
+		return;
+	if (w->d->hooks.verify)
+		w->d->hooks.verify(w, rx, n);
+	for (i = 0; i < n; i++)
+		if (!(rx[i]->flags & CSMPD_RXF_DROP))
+			csmpd_dispatch(w, rx[i]);
+}
+
 bool csmpd_inbox_pending(struct csmpd_worker *w)
 {
 	return __atomic_load_n(&w->inbox.count, __ATOMIC_ACQUIRE) != 0;
@@ -163,7 +182,8 @@ bool csmpd_inbox_pending(struct csmpd_worker *w)
 void csmpd_inbox_drain(struct csmpd_worker *w)
 {
 	struct csmpd_inbox *ib = &w->inbox;
-	unsigned int n, k, head;
+	struct csmpd_rx *mine[CSMPD_BATCH];
+	unsigned int n, k, head, m = 0;
 
 	n = __atomic_load_n(&ib->count, __ATOMIC_ACQUIRE);
 	if (!n)
@@ -175,8 +195,13 @@ void csmpd_inbox_drain(struct csmpd_worker *w)
 			&ib->slots[(head + k) % CSMPD_INBOX_SLOTS];
 
 		CSMPD_INC(&w->ctr, handoff_in);
-		csmpd_dispatch(w, &h->rx);
+		mine[m++] = &h->rx;
+		if (m == CSMPD_BATCH) {
+			dispatch_verified(w, mine, m);
+			m = 0;
+		}
 	}
+	dispatch_verified(w, mine, m);
 	pthread_mutex_lock(&ib->lock);
 	ib->head = (head + n) % CSMPD_INBOX_SLOTS;
 	ib->count -= n;
@@ -246,7 +271,8 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
 {
 	struct csmpd_daemon *d = w->d;
 	__u64 wake_mask[CSMPD_MAX_WORKERS / 64] = { 0 };
-	unsigned int i;
+	struct csmpd_rx *mine[CSMPD_BATCH];
+	unsigned int i, m = 0;
 
 	csmpd_clock(w);
 	CSMPD_INC(&w->ctr, batches);
@@ -281,8 +307,13 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
 				wake_mask[owner / 64] |= 1ull << (owner % 64);
 			continue;
 		}
-		csmpd_dispatch(w, r);
+		mine[m++] = r;
+		if (m == CSMPD_BATCH) {
+			dispatch_verified(w, mine, m);
+			m = 0;
+		}
 	}
+	dispatch_verified(w, mine, m);
 
 	csmpd_inbox_drain(w);
 	for (i = 0; i < d->n_workers; i++)
