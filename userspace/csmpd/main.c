@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <liburing.h>
@@ -386,6 +387,24 @@ static const struct csmpd_io_ops *pick_io(const struct csmpd_config *c)
 		return &csmpd_io_mmsg;
 	}
 	err = io_uring_queue_init(4, &ring, 0);
+	if (!err) {
+		/* Provided buffer rings (5.19) are what the backend needs
+		 * beyond a bare ring; multishot recvmsg came with 6.0. */
+		struct io_uring_buf_reg reg = { .ring_entries = 1, .bgid = 0 };
+		void *br = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+
+		if (br == MAP_FAILED) {
+			err = -errno;
+		} else {
+			reg.ring_addr = (unsigned long)br;
+			err = io_uring_register_buf_ring(&ring, &reg, 0);
+			if (!err)
+				io_uring_unregister_buf_ring(&ring, 0);
+			munmap(br, 4096);
+		}
+		io_uring_queue_exit(&ring);
+	}
 	if (err) {
 		if (c->io == CSMPD_IO_URING) {
 			csmpd_log(CSMPD_ERR, "IO_BACKEND",
@@ -398,7 +417,6 @@ static const struct csmpd_io_ops *pick_io(const struct csmpd_config *c)
 			  strerror(-err));
 		return &csmpd_io_mmsg;
 	}
-	io_uring_queue_exit(&ring);
 	csmpd_log(CSMPD_INFO, "IO_BACKEND", "using io_uring");
 	return &csmpd_io_uring;
 }
