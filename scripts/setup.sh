@@ -13,7 +13,7 @@ PKGS=(
 	liburing-dev protobuf-c-compiler libprotobuf-c-dev
 	libsodium-dev libssl-dev openssl libsqlite3-dev sqlite3 libpcap-dev
 	libclang-rt-14-dev
-	iproute2 ethtool netsniff-ng jq tcpdump kmod
+	iproute2 ethtool netsniff-ng jq tcpdump kmod curl
 	qemu-system-x86 busybox-static cpio xz-utils
 	dwarves linux-source-6.1 bc flex bison libcap-dev libjansson-dev
 	dkms

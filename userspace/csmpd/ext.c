@@ -792,7 +792,7 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 			json_object_set_new(sigf, csmp_reason_name(c),
 					    json_integer((json_int_t)s.reason[c]));
 		json_array_append_new(workers, json_pack(
-			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
+			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
 			"worker", (int)i,
 			"received", (json_int_t)s.rx_dgrams,
 			"sent", (json_int_t)s.tx_dgrams,
@@ -808,7 +808,8 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 			"devices", (json_int_t)s.devices,
 			"registrations", (json_int_t)s.reg_ok,
 			"reasons", reasons_json(s.reason),
-			"reports", (json_int_t)s.reports));
+			"reports", (json_int_t)s.reports,
+			"reports_unknown_session", (json_int_t)s.reports_unknown));
 	}
 	csmp_db_get_stats(o->db, &ds);
 	resp = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},s:I}",
