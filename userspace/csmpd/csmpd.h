@@ -30,7 +30,7 @@
 /* ---- sizes ------------------------------------------------------------- */
 
 #define CSMPD_MAX_LISTEN	8	/* --listen addresses */
-#define CSMPD_MAX_WORKERS	256	/* the SessionID carries 16-bit buckets */
+#define CSMPD_MAX_WORKERS	256	/* <= 65536 routing buckets; wake mask */
 #define CSMPD_BATCH		64	/* datagrams handled per batch */
 #define CSMPD_TX_SLOTS		512	/* replies in flight per worker */
 #define CSMPD_TX_MAX		1280	/* largest reply: the IPv6 minimum MTU */
