@@ -72,7 +72,7 @@ static void usage(FILE *f)
 "\n"
 "Example (a key from `openssl ecparam -name prime256v1 -genkey -noout -out\n"
 "nms.pem`):\n"
-"  csmpd --listen [::1]:61628 --workers 2 --nms-key nms.pem --backend-id 00a1 \\\n"
+"  csmpd --listen '[::1]:61628' --workers 2 --nms-key nms.pem --backend-id 00a1 \\\n"
 "        --report-interval 900 --report-tlvs 22,23,35\n",
 		DEFAULT_REPORT_INTERVAL, DEFAULT_SIG_LIFETIME,
 		DEFAULT_SIG_SLACK);
