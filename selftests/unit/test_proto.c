@@ -193,6 +193,7 @@ TEST(malformed_values_are_ebadmsg)
 		"0f00",			/* wire type 7 */
 		"00",			/* field number 0 */
 		"0a8080808010",		/* length > 32 bits */
+		"850000000000",		/* field 0 in a 2-byte key (fuzz) */
 	};
 	struct csmp_arena a;
 	ProtobufCMessage *pm;
@@ -208,6 +209,23 @@ TEST(malformed_values_are_ebadmsg)
 			&csmp__session_id__descriptor, v, (size_t)n, &pm));
 		EXPECT_EQ(0u, a.failed);
 	}
+}
+
+TEST(field_zero_is_refused_at_any_depth)
+{
+	/* FirmwareImageInfo.hwInfo holding a 2-byte key of field 0, which
+	 * protobuf-c 1.4.1 alone would keep as an unknown field. */
+	uint8_t v[16];
+	int n = unhex("0801" "5a06" "850000000000", v, sizeof(v));
+	struct csmp_arena a;
+	ProtobufCMessage *pm;
+
+	csmp_arena_init(&a, arena_buf, sizeof(arena_buf));
+	EXPECT_EQ(-EBADMSG, csmp_pb_unpack(&a,
+		&csmp__firmware_image_info__descriptor, v, (size_t)n, &pm));
+	n = unhex("0801" "5a02" "0a00", v, sizeof(v));
+	EXPECT_EQ(0, csmp_pb_unpack(&a, &csmp__firmware_image_info__descriptor,
+				    v, (size_t)n, &pm));
 }
 
 TEST(every_table_message_round_trips_through_the_writer)

@@ -73,6 +73,47 @@ int csmp_subtlv_next(struct csmp_subtlv_iter *it, struct csmp_subtlv *s)
 
 /* ---- protobuf helpers ---- */
 
+/*
+ * protobuf-c 1.4.1 refuses a key of field number 0 in one byte but keeps
+ * one written in two or more (e.g. 85 00) as an unknown field, which it
+ * then packs as the one-byte form it refuses: found by fuzz_protobuf.
+ * Field 0 is never valid, so refuse it at any depth.
+ */
+static int pb_has_field0(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	unsigned int i;
+
+	for (i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return 1;
+	if (depth > 8)
+		return 0;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset), j;
+			ProtobufCMessage *const *arr =
+				*(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (j = 0; j < n; j++)
+				if (arr[j] && pb_has_field0(arr[j], depth + 1))
+					return 1;
+		} else {
+			const ProtobufCMessage *sub =
+				*(ProtobufCMessage *const *)(base + f->offset);
+
+			if (sub && pb_has_field0(sub, depth + 1))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int csmp_pb_unpack(struct csmp_arena *a, const ProtobufCMessageDescriptor *desc,
 		   const uint8_t *data, size_t len, ProtobufCMessage **out)
 {
@@ -82,6 +123,8 @@ int csmp_pb_unpack(struct csmp_arena *a, const ProtobufCMessageDescriptor *desc,
 	m = protobuf_c_message_unpack(desc, &a->pb, len, data);
 	if (!m)
 		return a->failed != failed ? -ENOMEM : -EBADMSG;
+	if (pb_has_field0(m, 0))
+		return -EBADMSG;
 	*out = m;
 	return 0;
 }
