@@ -58,9 +58,10 @@ TEST(every_malformed_form_has_its_reason_and_errno)
 		int n = fx_unhex(rejects[i].hex, buf, sizeof(buf));
 
 		ASSERT_GT(n, 0);
-		TH_LOG("%s", rejects[i].name);
-		EXPECT_EQ(rejects[i].err, csmp_coap_parse(buf, (__u32)n, &m));
-		EXPECT_EQ(rejects[i].reason, m.reason);
+		EXPECT_EQ(rejects[i].err, csmp_coap_parse(buf, (__u32)n, &m))
+			TH_LOG("%s", rejects[i].name);
+		EXPECT_EQ(rejects[i].reason, m.reason)
+			TH_LOG("%s", rejects[i].name);
 		EXPECT_EQ(rejects[i].err, csmp_reason_errno(m.reason));
 	}
 }

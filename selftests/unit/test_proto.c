@@ -204,9 +204,9 @@ TEST(malformed_values_are_ebadmsg)
 		uint8_t v[32];
 		int n = unhex(bad[i], v, sizeof(v));
 
-		TH_LOG("%s", bad[i]);
 		EXPECT_EQ(-EBADMSG, csmp_pb_unpack(&a,
-			&csmp__session_id__descriptor, v, (size_t)n, &pm));
+			&csmp__session_id__descriptor, v, (size_t)n, &pm))
+			TH_LOG("%s", bad[i]);
 		EXPECT_EQ(0u, a.failed);
 	}
 }
@@ -244,7 +244,6 @@ TEST(every_table_message_round_trips_through_the_writer)
 
 		if (!ti->desc)
 			continue;
-		TH_LOG("%s", ti->name);
 		m = csmp_arena_alloc(&a, ti->desc->sizeof_message);
 		ASSERT_NE(NULL, m);
 		ti->desc->message_init(m);
@@ -254,10 +253,11 @@ TEST(every_table_message_round_trips_through_the_writer)
 						   (Csmp__VendorTlv *)m);
 		else
 			csmp_tlvw_put(&w, ti->type, m);
-		ASSERT_EQ(0, w.err);
+		ASSERT_EQ(0, w.err) TH_LOG("%s", ti->name);
 		ASSERT_EQ(0, csmp_tlv_find(out, w.len, ti->type, &t, NULL));
 		EXPECT_EQ(0u, t.len);
-		ASSERT_EQ(0, csmp_tlv_decode(&a, out, &t, &back));
+		ASSERT_EQ(0, csmp_tlv_decode(&a, out, &t, &back))
+			TH_LOG("%s", ti->name);
 		EXPECT_EQ(ti->desc, back->descriptor);
 	}
 }

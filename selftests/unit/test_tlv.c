@@ -57,9 +57,10 @@ TEST(every_tlv_rejection_has_its_reason_and_errno)
 	for (i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		unsigned int reason = 0;
 
-		TH_LOG("%s", rejects[i].name);
-		EXPECT_EQ(rejects[i].err, walk_err(rejects[i].hex, &reason));
-		EXPECT_EQ(rejects[i].reason, reason);
+		EXPECT_EQ(rejects[i].err, walk_err(rejects[i].hex, &reason))
+			TH_LOG("%s", rejects[i].name);
+		EXPECT_EQ(rejects[i].reason, reason)
+			TH_LOG("%s", rejects[i].name);
 		EXPECT_EQ(rejects[i].err, csmp_reason_errno(reason));
 	}
 }
@@ -112,9 +113,10 @@ TEST(device_and_session_id_rejections)
 		int n = fx_unhex(c[i].hex, buf, sizeof(buf));
 
 		ASSERT_GT(n, 0);
-		TH_LOG("case %zu", i);
-		EXPECT_EQ(c[i].err, csmp_classify(buf, (__u32)n, &cl));
-		EXPECT_EQ(c[i].reason, cl.reason);
+		EXPECT_EQ(c[i].err, csmp_classify(buf, (__u32)n, &cl))
+			TH_LOG("case %zu", i);
+		EXPECT_EQ(c[i].reason, cl.reason)
+			TH_LOG("case %zu", i);
 		EXPECT_EQ(CSMP_C_MALFORMED, cl.msg_class);
 	}
 }
