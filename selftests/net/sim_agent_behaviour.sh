@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # csmp-sim behaves like the OpenCSMP agent: against sim_responder (a
-# scriptable head-end that checks every datagram) over loopback, with one
-# source address per device from a local /64 on lo:
+# scriptable head-end that checks every datagram) over loopback in a
+# namespace of their own, with one source address per device from a local
+# /64 on the namespace's lo:
 #  - a good signed ACK registers every device in one attempt, the first
 #    report follows, MIDs grow by one per request per device from 0, the
 #    TLVs come in the agent's order with padded lengths, no token is sent,
@@ -23,17 +24,20 @@ FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
 [ -x "$SIM" ] && [ -x "$RESP" ] || { echo "# SKIP build csmp-sim and sim_responder first"; exit $KSFT_SKIP; }
 
 tmp=$(mktemp -d /tmp/csmp-simbeh.XXXXXX)
-prefix=$(printf 'fd00:c5:1:%x::' $(($$ & 0xffff)))
-port=$((20000 + ($$ % 20000)))
+prefix=fd00:c5:1:1::
+port=61628
 base=00C5000000000000
 rpid=
 
 cleanup() {
 	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-	ip -6 route del local "$prefix/64" dev lo table local 2>/dev/null
+	netns_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+netns_add sim || exit 1
+NS=$(ns sim)
+ip -n "$NS" link set lo up
 
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.key" 2>/dev/null
 openssl ec -in "$tmp/nms.key" -pubout -out "$tmp/nms.pub" 2>/dev/null
@@ -42,12 +46,16 @@ openssl ec -in "$tmp/nms.key" -pubout -out "$tmp/nms.pub" 2>/dev/null
 # $tmp/sim.json and $tmp/resp.json.
 run() {
 	local mode=$1 n=$2; shift 2
-	"$RESP" --listen "[::1]:$port" --key "$tmp/nms.key" --devices "$n" \
+	ip netns exec "$NS" "$RESP" --listen "[::1]:$port" --key "$tmp/nms.key" --devices "$n" \
 		--eid-base $base --mode "$mode" --fixture "$FIX" \
-		--report-interval 1 --duration 30 >"$tmp/resp.json" &
+		--report-interval 1 --duration 30 >"$tmp/resp.json" \
+		2>"$tmp/resp.err" &
 	rpid=$!
-	sleep 0.2
-	timeout 30 "$SIM" --target "[::1]:$port" --nms-pubkey "$tmp/nms.pub" \
+	for _ in $(seq 50); do
+		grep -q listening "$tmp/resp.err" && break
+		sleep 0.1
+	done
+	timeout 30 ip netns exec "$NS" "$SIM" --target "[::1]:$port" --nms-pubkey "$tmp/nms.pub" \
 		--devices "$n" --eid-base $base --src-prefix "$prefix" \
 		--json --quiet "$@" >"$tmp/sim.json"
 	kill -INT "$rpid"
@@ -93,5 +101,5 @@ check "ACK with a token dropped silently" \
 	[ "$(sim .acks_token)" = "$(sim .reg_attempts)" -a "$(resp .notifications)" = 0 ]
 
 check "local route removed after the run" \
-	[ -z "$(ip -6 route show table local "$prefix/64")" ]
+	[ -z "$(ip -n "$NS" -6 route show table local "$prefix/64")" ]
 tap_done

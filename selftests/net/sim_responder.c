@@ -197,6 +197,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	fprintf(stderr, "sim_responder: listening\n");
 	end = time(NULL) + (time_t)duration;
 
 	while (!stop && time(NULL) < end) {

@@ -601,29 +601,45 @@ int sim_run(struct sim *s)
 		int n;
 
 		s->now = sim_mono_ns();
-		fire_timers(s);
+		if (!s->draining && s->now >= end) {
+			/*
+			 * No new requests from here on, but answers already
+			 * on their way are still taken (and a refused one
+			 * still gets its notification), so the counters of
+			 * both ends agree.
+			 */
+			s->draining = true;
+			s->t_end = s->now;
+			end = s->now + (uint64_t)(s->o.drain * 1e9);
+		}
+		if (!s->draining)
+			fire_timers(s);
 		wake = end;
-		if (s->o.rate > 0) {
+		if (s->o.rate > 0 && !s->draining) {
 			uint64_t r = pace(s);
 
 			if (r < wake)
 				wake = r;
 		}
 		flush_all(s);
-		if (s->heap_n && s->dev[s->heap[0]].deadline < wake)
+		if (!s->draining && s->heap_n &&
+		    s->dev[s->heap[0]].deadline < wake)
 			wake = s->dev[s->heap[0]].deadline;
 		if (next_progress < wake)
 			wake = next_progress;
-		if (s->o.until_registered && s->all_registered_at) {
+		if (s->o.until_registered && s->all_registered_at &&
+		    !s->draining) {
 			uint64_t stop_at = s->all_registered_at +
 					   (uint64_t)(s->o.linger * 1e9);
 
-			if (s->now >= stop_at)
-				break;
+			if (s->now >= stop_at) {
+				end = s->now;	/* drain, then stop */
+				continue;
+			}
 			if (stop_at < wake)
 				wake = stop_at;
 		}
-		if (s->now >= end)
+		if (s->draining && s->now >= end)
 			break;
 		s->now = sim_mono_ns();
 		wake = wake > s->now ? wake - s->now : 0;
@@ -658,5 +674,7 @@ int sim_run(struct sim *s)
 	}
 	flush_all(s);
 	s->now = sim_mono_ns();
+	if (!s->t_end)
+		s->t_end = s->now;	/* stopped by a signal */
 	return 0;
 }

@@ -31,6 +31,8 @@ static void usage(FILE *f)
 "  --duration S           stop after S seconds (default 60; 0 = no limit)\n"
 "  --until-registered     stop once every device registered (see --linger)\n"
 "  --linger S             keep running S seconds after that (default 0)\n"
+"  --drain S              after the end, S seconds sending nothing new but\n"
+"                         taking the answers in flight (default 0.3)\n"
 "  --nms-pubkey PEM       NMS public (or private) key, PEM, P-256\n"
 "  --reg-min S            registration interval min: first attempt at a random\n"
 "                         0..S, then waits in [I/2, I] (default 2)\n"
@@ -154,7 +156,7 @@ enum {
 	OPT_TARGET = 256, OPT_DEVICES, OPT_DURATION, OPT_PUBKEY, OPT_REG_MIN,
 	OPT_REG_MAX, OPT_REPORT, OPT_RATE, OPT_VERIFY, OPT_SOCKETS, OPT_SRC,
 	OPT_SRC_PREFIX, OPT_EID_BASE, OPT_SEED, OPT_JSON, OPT_QUIET,
-	OPT_UNTIL, OPT_LINGER,
+	OPT_UNTIL, OPT_LINGER, OPT_DRAIN,
 };
 
 static int parse_args(int argc, char **argv, struct sim_opts *o)
@@ -178,6 +180,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "until-registered", no_argument, NULL, OPT_UNTIL },
 		{ "linger", required_argument, NULL, OPT_LINGER },
+		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -187,6 +190,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	sim_parse_target("[::1]:61628", &o->target, &o->target_len);
 	o->devices = 1000;
 	o->duration = 60;
+	o->drain = 0.3;
 	o->reg_min = 2;
 	o->reg_max = 20;
 	o->report_interval = -1;
@@ -290,6 +294,10 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		case OPT_LINGER:
 			if (parse_double(optarg, 0, &o->linger))
 				what = "--linger wants seconds >= 0";
+			break;
+		case OPT_DRAIN:
+			if (parse_double(optarg, 0, &o->drain))
+				what = "--drain wants seconds >= 0";
 			break;
 		case 'h':
 			usage(stdout);

@@ -134,6 +134,7 @@ struct sim_opts {
 	bool quiet;
 	bool until_registered;		/* stop once every device registered */
 	double linger;			/* seconds to keep running after that */
+	double drain;			/* seconds to take answers after the end */
 };
 
 struct sim_nms_key;
@@ -154,6 +155,7 @@ struct sim {
 	struct sim_nms_key *key;
 	uint64_t t0;			/* monotonic start */
 	uint64_t now;			/* monotonic, refreshed per loop turn */
+	uint64_t t_end;			/* end of the active run (drain after) */
 	uint64_t rate_sent;		/* open-loop attempts sent */
 	uint32_t rate_next;		/* next device for open-loop */
 	uint64_t all_registered_at;	/* 0 until every device registered */
@@ -164,6 +166,7 @@ struct sim {
 	uint64_t first_send;		/* monotonic, for rates */
 	uint64_t last_reg;		/* latest verified registration */
 	uint64_t last_rx;		/* latest 2.xx answer */
+	bool draining;			/* past the end: answers only */
 	bool stop;
 };
 

@@ -95,7 +95,7 @@ void sim_progress(struct sim *s, FILE *f)
 void sim_summary_json(struct sim *s, FILE *f)
 {
 	const struct sim_stats *st = &s->st;
-	uint64_t end = s->now;
+	uint64_t end = s->t_end ? s->t_end : s->now;
 
 	fprintf(f, "{\"devices\":%u,\"registered\":%llu,\"reg_attempts\":%llu,"
 		"\"reports_sent\":%llu,\"notifications_sent\":%llu,"
