@@ -46,6 +46,7 @@ openssl ec -in "$tmp/nms.key" -pubout -out "$tmp/nms.pub" 2>/dev/null
 # $tmp/sim.json and $tmp/resp.json.
 run() {
 	local mode=$1 n=$2; shift 2
+	: >"$tmp/resp.err"
 	ip netns exec "$NS" "$RESP" --listen "[::1]:$port" --key "$tmp/nms.key" --devices "$n" \
 		--eid-base $base --mode "$mode" --fixture "$FIX" \
 		--report-interval 1 --duration 30 >"$tmp/resp.json" \
