@@ -43,6 +43,7 @@ static struct {
 	int notify_code;
 	long expect_group;	/* GroupAssign id expected; -1: none */
 	int count;
+	bool count_set;
 	long report_interval;
 } o = { .backend_id = -1, .mid = -1, .expect_code = -1, .count = 100,
 	.report_interval = -1, .expect_group = -1 };
@@ -460,8 +461,10 @@ static int cmd_report(void)
 	fd = sock_open(&dst, &dl);
 	if (fd < 0)
 		return 1;
-	if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&dst, dl) != n)
-		FAIL("sendto: %m");
+	for (int i = 0; i < (o.count_set ? o.count : 1); i++)
+		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&dst,
+			   dl) != n)
+			FAIL("sendto: %m");
 	return expect_silence(fd) ? 1 : 0;
 }
 
@@ -625,7 +628,10 @@ int main(int argc, char **argv)
 		case 'c': o.expect_code = code_of(optarg); break;
 		case 'S': o.expect_src = optarg; break;
 		case 'n': o.notify_code = atoi(optarg); break;
-		case 'N': o.count = atoi(optarg); break;
+		case 'N':
+			o.count = atoi(optarg);
+			o.count_set = true;
+			break;
 		case 'i': o.report_interval = atol(optarg); break;
 		case 'l': o.report_tlvs = optarg; break;
 		case 'g': o.expect_group = atol(optarg); break;

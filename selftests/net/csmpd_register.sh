@@ -169,6 +169,23 @@ else
 	not_ok "group: csmpd starts"
 fi
 
+# Log lines are rate-limited per mnemonic: a flood of 300 reports with an
+# unknown SessionID yields a burst of lines, then a count of the rest.
+log=$tmp/csmpd.flood.log
+if start_csmpd "$log" --io mmsg; then
+	peer --target '[::1]:61628' --session ${BID}eeee00000000 --count 300 \
+		report >"$tmp/fl.1" 2>&1
+	stop_csmpd
+	lines=$(grep -c 'UNKNOWN_SESSION' "$log")
+	stats=$(grep '%CSMP-5-STOPPED' "$log")
+	[[ $stats == *"(unknown session 300)"* ]]
+	check "flood: all 300 unknown-session reports counted" test $? = 0
+	check "flood: the log is rate-limited ($lines UNKNOWN_SESSION lines for 300)" \
+		test "$lines" -ge 1 -a "$lines" -le 30
+else
+	not_ok "flood: csmpd starts"
+fi
+
 # A bad allowlist is refused with file:line.
 printf '0A0027FFFE3B2AB2\nnot-an-eid\n' >"$tmp/bad.allow"
 ip netns exec "$NS" "$CSMPD" --listen '[::1]:61629' --nms-key "$tmp/nms.pem" \
