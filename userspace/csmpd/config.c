@@ -91,18 +91,6 @@ static int parse_sigpol(struct parser *ps, const char *key, const char *v,
 	return 0;
 }
 
-static int parse_bool(struct parser *ps, const char *key, const char *v,
-		      bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return perr(ps, "%s: '%s' is not yes or no", key, v);
-	return 0;
-}
-
 static int set_str(struct parser *ps, const char *key, const char *v,
 		   char **out)
 {
@@ -290,11 +278,6 @@ static int key_csmpd(struct parser *ps, const char *k, char *v)
 	if (!strcmp(k, "commit-batch")) {
 		ret = parse_uint(ps, k, v, 1, 1000000, &c->commit_batch);
 		SET(CSMP_CONF_COMMIT_BATCH);
-		return ret;
-	}
-	if (!strcmp(k, "ack-after-commit")) {
-		ret = parse_bool(ps, k, v, &c->ack_after_commit);
-		SET(CSMP_CONF_ACK_AFTER_COMMIT);
 		return ret;
 	}
 	if (!strcmp(k, "nms-key")) {

@@ -62,7 +62,6 @@ enum csmp_conf_bit {
 	CSMP_CONF_COMMIT_BATCH, CSMP_CONF_NMS_KEY, CSMP_CONF_DEVICE_KEYS,
 	CSMP_CONF_CONTROL, CSMP_CONF_METRICS, CSMP_CONF_EVENTS, CSMP_CONF_USER,
 	CSMP_CONF_LOG_LEVEL, CSMP_CONF_REPORT_INTERVAL, CSMP_CONF_SIG_LIFETIME,
-	CSMP_CONF_ACK_AFTER_COMMIT,
 	CSMP_CONF__MAX,
 };
 
@@ -86,7 +85,6 @@ struct csmp_conf {
 	int log_level;
 	unsigned int report_interval;
 	unsigned int sig_lifetime;
-	bool ack_after_commit;		/* answer registrations once durable */
 	struct csmp_policy *policy;
 };
 
