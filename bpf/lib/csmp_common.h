@@ -24,6 +24,7 @@
 #include <csmp/reason.h>
 #include <csmp/classify.h>
 #include <csmp/siphash.h>
+#include <csmp/steer.h>
 #include <csmp/lb.h>
 #include <csmp/lb_parse.h>
 #include <csmp/kfuncs.h>

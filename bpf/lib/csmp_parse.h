@@ -350,6 +350,10 @@ static __always_inline long csmp_pb_finish(struct csmp_scratch *s,
 			return csmp_pfail(st, CSMP_R_SESSION_ID);
 		st->c.flags |= CSMP_CF_SESSION;
 		st->c.flags &= (__u16)~CSMP_CF_BACKEND;
+		if (!st->sid_len) {
+			st->sid_off = o;	/* the first, as csmpd reads */
+			st->sid_len = l;
+		}
 		if (l >= CSMP_SESSION_BACKEND_HEX) {
 			for (k = 0; k < CSMP_SESSION_BACKEND_HEX; k++) {
 				__u8 c = csmp_rd(s, o + k);

@@ -37,8 +37,11 @@
 #define CSMP_MAP_BSTATS		csmp_bstats	/* backend -> csmp_count */
 #define CSMP_MAP_SCRATCH	csmp_scratch	/* per-CPU parse buffer */
 #define CSMP_MAP_WORKERS	csmp_workers	/* reuseport socket array */
-#define CSMP_MAP_RP_CFG		csmp_rp_cfg	/* struct csmp_rp_config */
-#define CSMP_MAP_SRCFIX		csmp_srcfix	/* struct csmp_srcfix_cfg */
+#define CSMP_MAP_RP_STATS	csmp_rp_stats	/* reason -> csmp_count */
+#define CSMP_MAP_RP_STEER	csmp_rp_steer	/* steer key -> csmp_count */
+#define CSMP_MAP_RP_WCOUNT	csmp_rp_wcount	/* worker -> csmp_count */
+#define CSMP_MAP_SRCFIX		csmp_srcfix	/* csmp_addr -> csmp_srcfix_cfg */
+#define CSMP_MAP_SF_STATS	csmp_sf_stats	/* reason -> csmp_count */
 
 #define CSMP_XSTR(x)		#x
 #define CSMP_STR(x)		CSMP_XSTR(x)
@@ -142,25 +145,32 @@ _Static_assert(sizeof(struct csmp_lb_config) == 72, "csmp_lb_config is map ABI")
 /* A rate of 0 means "no limit". */
 
 /*
- * sk_reuseport: csmp_rp_cfg[0]. Worker = SipHash(EID) % n_workers, keys as
- * the LB's (DeviceID, learned binding, interface id, source hash), so a
+ * csmp_reuseport's configuration, a `const volatile` of the program set by
+ * the loader (one program per reuseport group: each group has its own
+ * socket array). Worker = csmp_bucket_worker(csmp_eid_bucket(k0, k1, EID),
+ * n_workers) (steer.h), the function csmpd shards its registry on, so a
  * device keeps its worker while the group keeps its size.
  */
 struct csmp_rp_config {
-	__u64 k0, k1;
-	__u32 n_workers;
-	__u32 flags;
+	__u64 k0, k1;		/* csmpd's bucket key (siphash.h byte order) */
+	__u32 n_workers;	/* sockets in the group, slot = worker index */
+	__u32 flags;		/* none yet */
 };
-_Static_assert(sizeof(struct csmp_rp_config) == 24, "csmp_rp_config is map ABI");
+_Static_assert(sizeof(struct csmp_rp_config) == 24, "csmp_rp_config is ABI");
 
-/* TC egress source fix: csmp_srcfix[0]. */
+/*
+ * TC egress source fix: csmp_srcfix maps a third-party head-end's own
+ * source address (key) to the VIP its CSMP replies must come from. IPv4
+ * entries use mapped addresses on both sides; a family never changes.
+ */
 struct csmp_srcfix_cfg {
-	struct csmp_addr from;	/* the head-end's own address */
 	struct csmp_addr vip;	/* what devices addressed */
-	__u16 port;		/* CSMP ports: replies come from these */
-	__u16 port_alt;
-	__u32 flags;
+	__u16 port;		/* CSMP ports, host order: replies come from these */
+	__u16 port_alt;		/* 0 = only `port` */
+	__u32 flags;		/* none yet */
 };
-_Static_assert(sizeof(struct csmp_srcfix_cfg) == 40, "csmp_srcfix_cfg is map ABI");
+_Static_assert(sizeof(struct csmp_srcfix_cfg) == 24, "csmp_srcfix_cfg is map ABI");
+
+#define CSMP_SRCFIX_MAX		256	/* entries of csmp_srcfix */
 
 #endif /* CSMP_LB_H */

@@ -34,6 +34,9 @@ struct csmp_pstate {
 	__u32 pb_f2_off;
 	__u32 pb_f2_len;
 	__u32 pb_next;		/* TLV iterator position after the value */
+	/* the first SessionID string, for steering on its bucket (steer.h) */
+	__u32 sid_off;		/* position in buf */
+	__u32 sid_len;		/* 0: no SessionID */
 	struct csmp_class c;
 };
 
@@ -41,8 +44,8 @@ struct csmp_scratch {
 	__u8 buf[CSMP_MAX_DGRAM];
 	struct csmp_pstate st;
 };
-_Static_assert(sizeof(struct csmp_pstate) == 112, "csmp_pstate layout");
-_Static_assert(sizeof(struct csmp_scratch) == CSMP_MAX_DGRAM + 112,
+_Static_assert(sizeof(struct csmp_pstate) == 120, "csmp_pstate layout");
+_Static_assert(sizeof(struct csmp_scratch) == CSMP_MAX_DGRAM + 120,
 	       "csmp_scratch layout");
 
 #endif /* CSMP_LB_PARSE_H */

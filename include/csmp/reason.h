@@ -53,6 +53,8 @@ enum csmp_reason {
 	CSMP_R_UNKNOWN_SESSION		= 54,	/* report with unknown SessionID */
 	CSMP_R_MISSING_TLV		= 55,	/* required TLV absent (4.00) */
 	CSMP_R_DUPLICATE		= 56,	/* retransmission, cached answer */
+	CSMP_R_NO_WORKER		= 57,	/* owner's socket slot empty */
+	CSMP_R_REWRITE			= 58,	/* TC could not rewrite the packet */
 	/* Signatures (csmpd). */
 	CSMP_R_SIG_BAD			= 64,	/* signature does not verify */
 	CSMP_R_SIG_EXPIRED		= 65,	/* now > notAfter + skew */

@@ -120,6 +120,8 @@ struct csmpd_config {
 	int log_level;			/* print severities <= this */
 	bool foreground;
 	bool unsigned_ok;		/* --unsigned: lab use only */
+	bool steer_workers;		/* --steer-workers: csmp_reuseport */
+	const char *steer_pin;		/* its counters' pin directory */
 };
 
 /* ---- counters ----------------------------------------------------------- */
@@ -457,6 +459,10 @@ void csmpd_counters_sum(const struct csmpd_daemon *d,
 unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid);
 unsigned int csmpd_bucket_owner(const struct csmpd_daemon *d,
 				unsigned int bucket);
+
+/* steer.c: hooks.reuseport_group for --steer-workers (csmp_reuseport). */
+int csmpd_steer_group(struct csmpd_daemon *d, unsigned int listen,
+		      const int *fds, unsigned int n);
 
 /* handlers.c: the protocol. */
 void csmpd_dispatch(struct csmpd_worker *w, struct csmpd_rx *rx);

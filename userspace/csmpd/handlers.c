@@ -24,6 +24,7 @@
 
 #include "csmpd.h"
 #include "csmp/siphash.h"
+#include "csmp/steer.h"
 
 /* Everything a message's TLVs told us, filled by the TLV handlers. */
 struct msgctx {
@@ -219,7 +220,8 @@ static __u64 peer_hash(const struct csmpd_addr *a)
  * SessionID: 4 lowercase hex digits of --backend-id (the LB routes on
  * them, ARCHITECTURE.md §2), 4 of the device's routing bucket (this node
  * routes on them, worker.c), then 8 opaque ones from a keyed hash of the
- * EID, re-rolled on the rare collision: 16 characters, the agent's limit.
+ * EID, re-rolled on the rare collision: 16 characters, the agent's limit
+ * (the layout is include/csmp/steer.h's, which csmp_reuseport reads too).
  */
 static int assign_session(struct csmpd_worker *w, struct csmpd_device *dev)
 {
@@ -233,9 +235,10 @@ static int assign_session(struct csmpd_worker *w, struct csmpd_device *dev)
 					      dev->eid ^ (w->session_seq++ *
 							  0x9e3779b97f4a7c15ull));
 
-		snprintf(sid, sizeof(sid), "%04x%04x%08x", d->cfg.backend_id,
+		snprintf(sid, sizeof(sid), CSMP_SESSION_FMT, d->cfg.backend_id,
 			 bucket, (unsigned int)(h >> 32));
-		if (!csmpd_dev_set_session(&w->shard, dev, sid, 16)) {
+		if (!csmpd_dev_set_session(&w->shard, dev, sid,
+					   CSMP_SESSION_LEN)) {
 			dev->bucket = (__u16)bucket;
 			return 0;
 		}
@@ -527,8 +530,8 @@ int csmpd_route(struct csmpd_worker *w, const struct csmpd_rx *rx)
 {
 	const struct csmpd_daemon *d = w->d;
 	const char *sid;
-	unsigned int bucket, backend;
-	__u32 sl;
+	unsigned int backend;
+	__u32 sl, bucket;
 
 	if (d->n_workers == 1)
 		return -1;
@@ -540,9 +543,9 @@ int csmpd_route(struct csmpd_worker *w, const struct csmpd_rx *rx)
 		return (int)csmpd_bucket_owner(d,
 					       csmpd_eid_bucket(d, rx->cls.eid));
 	case CSMP_C_REPORT:
-		if (report_session(rx, &sid, &sl) || sl != 16 ||
-		    hex4(sid, &backend) || backend != d->cfg.backend_id ||
-		    hex4(sid + 4, &bucket))
+		if (report_session(rx, &sid, &sl) ||
+		    csmp_session_bucket((const __u8 *)sid, sl, &bucket) ||
+		    hex4(sid, &backend) || backend != d->cfg.backend_id)
 			return -1;	/* not one of ours: unknown anyway */
 		return (int)csmpd_bucket_owner(d, bucket);
 	default:

@@ -64,6 +64,9 @@ static void usage(FILE *f)
 "  --user NAME            run as NAME once bound (default csmpd, else nobody)\n"
 "  --device-keys DIR      enrolled device public keys, <EID>.pem\n"
 "  --log-level N          log severities 0..N (default 6; 7 = debug)\n"
+"  --steer-workers[=DIR]  attach csmp_reuseport to each listening group, so\n"
+"                         every device's datagrams reach the worker that owns\n"
+"                         it; counters pinned in DIR (default /sys/fs/bpf/csmp)\n"
 "  --foreground           csmpd never forks; accepted for init scripts\n"
 "  -h, --help             this text\n"
 "\n"
@@ -84,6 +87,7 @@ enum {
 	OPT_ALLOW, OPT_REPORT_INTERVAL, OPT_REPORT_TLVS, OPT_LOG_LEVEL,
 	OPT_FOREGROUND, OPT_GROUP, OPT_SIG_LIFETIME, OPT_SIG_SLACK,
 	OPT_UNSIGNED, OPT_EVENTS, OPT_USER, OPT_DEVICE_KEYS, OPT_URING_BUFS,
+	OPT_STEER_WORKERS,
 };
 
 static const struct option long_opts[] = {
@@ -110,6 +114,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, 0, OPT_USER },
 	{ "device-keys", required_argument, 0, OPT_DEVICE_KEYS },
 	{ "uring-buffers", required_argument, 0, OPT_URING_BUFS },
+	{ "steer-workers", optional_argument, 0, OPT_STEER_WORKERS },
 	{ "help", no_argument, 0, 'h' },
 	{ 0, 0, 0, 0 },
 };
@@ -271,6 +276,10 @@ static int apply_opt(struct csmpd_config *c, int opt, const char *arg)
 		return 0;
 	case OPT_DEVICE_KEYS:
 		c->device_keys = arg;
+		return 0;
+	case OPT_STEER_WORKERS:
+		c->steer_workers = true;
+		c->steer_pin = arg;	/* NULL: steer.c's default */
 		return 0;
 	case OPT_URING_BUFS:
 		if (parse_u32("uring-buffers", arg, 8, 32768, &v))
@@ -506,6 +515,8 @@ int main(int argc, char **argv)
 		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
 		goto err_ext;
 	}
+	if (d->cfg.steer_workers)
+		d->hooks.reuseport_group = csmpd_steer_group;
 	err = csmpd_sockets_open(d);
 	if (err)
 		goto err_ext;

@@ -10,7 +10,8 @@
  * by its own thread. A device's shard is fixed by its routing bucket: a
  * keyed SipHash of the EID reduced to 16 bits, and the same 16 bits are
  * written into the SessionID we assign (characters 4..7, after the
- * backend id). Registrations and notifications carry the DeviceID, reports
+ * backend id); include/csmp/steer.h defines both, once, for csmpd and
+ * csmp_reuseport. Registrations and notifications carry the DeviceID, reports
  * carry the SessionID, so the owner of every message is known from the
  * message alone: bucket % workers. With csmp_reuseport steering on the same
  * function the datagram is already on the owner and nothing is shared or
@@ -32,6 +33,7 @@
 
 #include "csmpd.h"
 #include "csmp/siphash.h"
+#include "csmp/steer.h"
 
 void csmpd_clock(struct csmpd_worker *w)
 {
@@ -45,16 +47,13 @@ void csmpd_clock(struct csmpd_worker *w)
 
 unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid)
 {
-	return (unsigned int)(csmp_siphash24_word(d->bucket_key[0],
-						  d->bucket_key[1],
-						  __builtin_bswap64(eid)) &
-			      0xffff);
+	return csmp_eid_bucket(d->bucket_key[0], d->bucket_key[1], eid);
 }
 
 unsigned int csmpd_bucket_owner(const struct csmpd_daemon *d,
 				unsigned int bucket)
 {
-	return bucket % d->n_workers;
+	return csmp_bucket_worker(bucket, d->n_workers);
 }
 
 /* ---- send pool ---------------------------------------------------------- */
