@@ -584,6 +584,31 @@ static uint64_t pace(struct sim *s)
 	return s->t0 + (uint64_t)((double)(s->rate_sent + 1) * 1e9 / s->o.rate);
 }
 
+/* Open-loop reports from the registered devices in turn. */
+static uint64_t pace_reports(struct sim *s)
+{
+	uint64_t start = s->t0 + (uint64_t)(s->o.report_start * 1e9);
+	uint64_t due;
+	unsigned int budget = 4096;
+
+	if (s->now < start)
+		return start;
+	due = (uint64_t)((double)(s->now - start) * s->o.report_rate / 1e9);
+	while (s->rrate_sent < due && budget--) {
+		uint32_t tries = 0;
+
+		/* Skip devices not (yet) registered, a bounded number. */
+		while (!sim_dev_report_now(s, s->rrate_next) && ++tries < 64)
+			s->rrate_next = s->rrate_next + 1 == s->o.devices ?
+					0 : s->rrate_next + 1;
+		s->rrate_next = s->rrate_next + 1 == s->o.devices ? 0 :
+				s->rrate_next + 1;
+		s->rrate_sent++;
+	}
+	return start + (uint64_t)((double)(s->rrate_sent + 1) * 1e9 /
+				  s->o.report_rate);
+}
+
 int sim_run(struct sim *s)
 {
 	uint64_t end, next_progress, wake;
@@ -617,6 +642,12 @@ int sim_run(struct sim *s)
 		wake = end;
 		if (s->o.rate > 0 && !s->draining) {
 			uint64_t r = pace(s);
+
+			if (r < wake)
+				wake = r;
+		}
+		if (s->o.report_rate > 0 && !s->draining) {
+			uint64_t r = pace_reports(s);
 
 			if (r < wake)
 				wake = r;

@@ -40,6 +40,8 @@ static void usage(FILE *f)
 "  --report-interval S    override the ReportSubscribe interval (0 = no reports)\n"
 "  --rate R               open loop: R registration attempts/s over the devices\n"
 "                         in turn, whatever the answers (load generation)\n"
+"  --report-rate R        open loop: R reports/s over the registered devices in\n"
+"                         turn (load), from --report-start S (default 0)\n"
 "  --verify-every N       verify 1 ACK in N (default 1 = every ACK; 0 = none)\n"
 "  --sockets N            shared sockets in prefix mode (default 4)\n"
 "  --src auto|prefix|ports  source addressing (default auto: prefix when root\n"
@@ -156,7 +158,7 @@ enum {
 	OPT_TARGET = 256, OPT_DEVICES, OPT_DURATION, OPT_PUBKEY, OPT_REG_MIN,
 	OPT_REG_MAX, OPT_REPORT, OPT_RATE, OPT_VERIFY, OPT_SOCKETS, OPT_SRC,
 	OPT_SRC_PREFIX, OPT_EID_BASE, OPT_SEED, OPT_JSON, OPT_QUIET,
-	OPT_UNTIL, OPT_LINGER, OPT_DRAIN,
+	OPT_UNTIL, OPT_LINGER, OPT_DRAIN, OPT_REPORT_RATE, OPT_REPORT_START,
 };
 
 static int parse_args(int argc, char **argv, struct sim_opts *o)
@@ -181,6 +183,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		{ "until-registered", no_argument, NULL, OPT_UNTIL },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "drain", required_argument, NULL, OPT_DRAIN },
+		{ "report-rate", required_argument, NULL, OPT_REPORT_RATE },
+		{ "report-start", required_argument, NULL, OPT_REPORT_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -294,6 +298,14 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		case OPT_LINGER:
 			if (parse_double(optarg, 0, &o->linger))
 				what = "--linger wants seconds >= 0";
+			break;
+		case OPT_REPORT_RATE:
+			if (parse_double(optarg, 0, &o->report_rate))
+				what = "--report-rate wants reports/s >= 0";
+			break;
+		case OPT_REPORT_START:
+			if (parse_double(optarg, 0, &o->report_start))
+				what = "--report-start wants seconds >= 0";
 			break;
 		case OPT_DRAIN:
 			if (parse_double(optarg, 0, &o->drain))

@@ -545,6 +545,16 @@ void sim_dev_register_now(struct sim *s, uint32_t idx)
 	reg_attempt(s, idx);
 }
 
+/* Open-loop reports (load): only a registered device has a session. */
+bool sim_dev_report_now(struct sim *s, uint32_t idx)
+{
+	if (s->dev[idx].state != SIM_REG)
+		return false;
+	if (dev_send(s, idx, MSG_REPORT, 0) == 0)
+		s->st.reports_sent++;
+	return true;
+}
+
 static void report_next(struct sim *s, uint32_t idx)
 {
 	struct sim_dev *d = &s->dev[idx];

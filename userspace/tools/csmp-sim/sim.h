@@ -122,6 +122,8 @@ struct sim_opts {
 	double reg_min, reg_max;	/* seconds */
 	double report_interval;		/* seconds, < 0 = from the ACK */
 	double rate;			/* open-loop registrations/s, 0 = off */
+	double report_rate;		/* open-loop reports/s, 0 = off */
+	double report_start;		/* seconds after start */
 	uint32_t verify_every;		/* verify 1 ACK in N (1 = all) */
 	uint32_t sockets;
 	uint64_t seed;
@@ -158,6 +160,8 @@ struct sim {
 	uint64_t t_end;			/* end of the active run (drain after) */
 	uint64_t rate_sent;		/* open-loop attempts sent */
 	uint32_t rate_next;		/* next device for open-loop */
+	uint64_t rrate_sent;		/* open-loop reports sent */
+	uint32_t rrate_next;
 	uint64_t all_registered_at;	/* 0 until every device registered */
 	uint64_t verify_n;		/* ACKs seen, for --verify-every */
 	struct sim_stats st;
@@ -187,6 +191,7 @@ void sim_proto_fini(struct sim *s);
 void sim_dev_init(struct sim *s, uint32_t idx);
 void sim_dev_timer(struct sim *s, uint32_t idx);
 void sim_dev_register_now(struct sim *s, uint32_t idx);
+bool sim_dev_report_now(struct sim *s, uint32_t idx);
 void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len);
 uint64_t sim_dev_eid(const struct sim *s, uint32_t idx);
 
