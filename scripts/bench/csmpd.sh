@@ -55,8 +55,8 @@ cmd_crypto="$B/csmp-cryptobench --suite p256 --seconds 0.5 --rounds 3 --cpu $CPU
 $cmd_crypto >"$tmp/crypto.json"
 raw_sign=$(jq .p256_raw_sign_per_s "$tmp/crypto.json")
 
-# csmpd's CPU time in ns, every thread (schedstat: first field).
-cpu_ns() { cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s}'; }
+# csmpd's CPU time and run-queue wait in ns, every thread (schedstat).
+cpu_ns() { cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1; w += $2} END {print s, w}'; }
 # One counter summed over the workers.
 ctr() { jq "[.workers[].$1] | add" "$2"; }
 snap() { # FILE: wall ns, cpu ns, stats
@@ -110,7 +110,7 @@ measure() {
 		printf "\"rx\":%d,\"tx\":%d,\"registrations\":%d,\"reports\":%d,\"signed\":%d,\"cache_hits\":%d,", rx, tx, rg, rp, sg, ch;
 		printf "\"dgrams_per_cpu_s\":%.1f,\"reg_per_cpu_s\":%.1f,\"reports_per_cpu_s\":%.1f,", (rx + tx) / cpu, rg / cpu, rp / cpu;
 		printf "\"dgrams_per_wall_s\":%.1f,\"reg_per_wall_s\":%.1f,", (rx + tx) / wall, rg / wall;
-		printf "\"rcvbuf_drops\":%d}\n", y[3] - x[3];
+		printf "\"rcvbuf_drops\":%d,\"runq_wait\":%.3f}\n", y[4] - x[4], (y[3] - x[3]) / 1e9 / wall;
 	    }' >"$tmp/$name.json"
 	echo "$name: $(jq -c . "$tmp/$name.json") sim $(jq -c '{reg_attempts,registered,reports_sent,acks_verified,acks_bad_signature,tx_errors}' "$tmp/$name.sim.json")" >&2
 }
@@ -156,7 +156,8 @@ jq -n --argjson ur "$uring_reg" --argjson mr "$mmsg_reg" \
 	--argjson bad "$bad" --argjson ver "$ver" \
 	--argjson offered "$(jq .rates.attempts_per_s "$tmp/reg_signed.sim.json")" \
 	--argjson rxw "$(f '.rx / .wall_s' reg_signed)" \
-	--argjson drops "$(f '.rcvbuf_drops / .wall_s' reg_signed)" '{
+	--argjson drops "$(f '.rcvbuf_drops / .wall_s' reg_signed)" \
+	--argjson runq "$(f .runq_wait reg_signed)" '{
 	uring_over_mmsg_ratio: ($ur / $mr),
 	uring_over_mmsg_ratio_reports: ($up / $mp),
 	uring_dgrams_per_cpu_s: $ur,
@@ -175,6 +176,7 @@ jq -n --argjson ur "$uring_reg" --argjson mr "$mmsg_reg" \
 	signed_run_offered_per_s: $offered,
 	signed_run_received_per_wall_s: $rxw,
 	signed_run_rcvbuf_drops_per_s: $drops,
+	signed_run_worker_runq_wait: $runq,
 	sim_acks_verified: $ver,
 	sim_acks_bad: $bad
 }' >"$out/csmpd.json"
@@ -195,7 +197,8 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "this shared machine: in the signed run csmp-sim offered $(n .signed_run_offered_per_s) registrations/s,"
 	echo "csmpd took $(n .signed_run_received_per_wall_s)/s off its socket ($(n .signed_run_rcvbuf_drops_per_s)/s overflowed the receive buffers, as in a"
 	echo "storm) and answered $(n .signed_run_registrations_per_wall_s)/s wall clock while its worker got"
-	echo "$(r .signed_run_worker_utilisation) of CPU $CPU_D; hence the normalisation to CPU time."
+	echo "$(r .signed_run_worker_utilisation) of CPU $CPU_D: for $(r .signed_run_worker_runq_wait) of the window it was runnable but waiting"
+	echo "for the CPU (schedstat run-queue wait), taken by other jobs. Hence the normalisation to CPU time."
 	echo
 	echo "| figure | value |"
 	echo "| --- | ---: |"
