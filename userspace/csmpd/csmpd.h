@@ -25,11 +25,14 @@
 #include <sys/uio.h>
 
 #include "csmp.h"
+#include "csmp/reply.h"
 #include "sig.h"
 
 /* ---- sizes ------------------------------------------------------------- */
 
 #define CSMPD_MAX_LISTEN	8	/* --listen addresses */
+#define CSMPD_MAX_SOCKS		(CSMPD_MAX_LISTEN + 1)	/* + request socket */
+#define CSMPD_REQ_MAX		256	/* head-end requests in flight/worker */
 #define CSMPD_MAX_WORKERS	256	/* <= 65536 routing buckets; wake mask */
 #define CSMPD_BATCH		64	/* datagrams handled per batch */
 #define CSMPD_TX_SLOTS		512	/* replies in flight per worker */
@@ -108,6 +111,7 @@ struct csmpd_config {
 	const char *user;		/* --user: run as, after binding */
 	const char *device_keys;	/* --device-keys DIR: uplink keys */
 	__u16 backend_id;		/* --backend-id: SessionID prefix */
+	struct csmp_reply_block reply;	/* --reply-ports; 0-0: ephemeral */
 	enum csmpd_policy policy;
 	__u32 report_interval;		/* ReportSubscribe.interval, s */
 	__u32 report_tlvs[CSMPD_MAX_REPORT_TLVS];
@@ -163,6 +167,12 @@ struct csmpd_counters {
 	__u64 handoff_in;
 	__u64 handoff_dropped;	/* the owner's inbox was full */
 	__u64 devices;		/* devices in this shard (gauge) */
+	__u64 req_sent;		/* head-end requests sent (retries too) */
+	__u64 req_answered;	/* answers matched to a request */
+	__u64 req_timeouts;	/* requests that got no answer in time */
+	__u64 req_unmatched;	/* datagrams on the request socket we did
+				 * not ask for (late, forged, malformed) */
+	__u64 req_refused;	/* not sent: unknown device, signing, full */
 };
 
 #define CSMPD_INC(ctr, field) CSMPD_ADD(ctr, field, 1)
@@ -193,6 +203,8 @@ struct csmpd_device {
 	__u32 registrations;
 	__u32 reports;
 	struct csmpd_addr peer;	/* where the last datagram came from */
+	struct csmpd_local via;	/* our address it was sent to (family 0:
+				 * unknown, e.g. resumed from the registry) */
 
 	/* Duplicate detection: the last answered registration, answered again
 	 * byte for byte when the same MID comes from the same source within
@@ -335,7 +347,12 @@ struct csmpd_worker {
 	pthread_t thread;
 	bool started;
 	bool recv_done;		/* stopping: sockets drained */
-	int socks[CSMPD_MAX_LISTEN];	/* one per listening address */
+	/* One per listening address, then the request socket (bound to
+	 * this worker's reply port): answers to our requests land here. */
+	int socks[CSMPD_MAX_SOCKS];
+	unsigned int n_socks;
+	int req_sock;			/* index in socks, -1: none */
+	struct csmpd_reqs *reqs;	/* request.c */
 	int evfd;			/* wakes the worker: inbox, stop */
 	const struct csmpd_io_ops *io;
 	void *io_priv;
@@ -485,6 +502,19 @@ const __u8 *csmpd_dev_tlv(const struct csmpd_device *dev, __u32 type,
 int csmpd_allow_load(struct csmpd_allow *a, const char *path);
 bool csmpd_allow_has(const struct csmpd_allow *a, __u64 eid);
 void csmpd_allow_free(struct csmpd_allow *a);
+
+/* request.c: head-end-initiated requests (csmp-request). */
+int csmpd_req_init(struct csmpd_worker *w);
+void csmpd_req_fini(struct csmpd_worker *w);
+int csmpd_req_socket(struct csmpd_daemon *d, unsigned int worker);
+void csmpd_req_tick(struct csmpd_worker *w);
+bool csmpd_req_busy(struct csmpd_worker *w);
+void csmpd_req_rx(struct csmpd_worker *w, struct csmpd_rx *rx);
+void csmpd_req_close(struct csmpd_worker *w);
+struct csmp_ctl;
+int csmpd_req_ctl_register(struct csmpd_daemon *d, struct csmp_ctl *ctl,
+			   void **ctx);
+void csmpd_req_ctl_free(void *ctx);
 
 /* sign.c: downlink signatures. */
 int csmpd_sign_init(struct csmpd_daemon *d);

@@ -79,6 +79,7 @@ struct ops {
 	_Atomic uint64_t reloads, reload_errors;
 	struct csmp_arena arena;	/* control thread: TLV JSON */
 	void *arena_buf;
+	void *req_ctl;			/* request.c's "request" command */
 };
 
 static __thread struct csmp_policy *tl_policy;
@@ -1260,6 +1261,9 @@ int csmpd_ext_init(struct csmpd_daemon *d)
 		csmp_ctl_register(o->ctl, "stats", cmd_stats, d);
 		csmp_ctl_register(o->ctl, "enroll", cmd_enroll, d);
 		csmp_ctl_register(o->ctl, "reload", cmd_reload, d);
+		ret = csmpd_req_ctl_register(d, o->ctl, &o->req_ctl);
+		if (ret)
+			return ret;
 	}
 	if (cfg->metrics_addr) {
 		ret = csmp_metrics_open(cfg->metrics_addr, render, d,
@@ -1329,6 +1333,7 @@ void csmpd_ext_fini(struct csmpd_daemon *d)
 		return;
 	/* The workers are gone: every record they pushed gets committed. */
 	csmp_ctl_close(o->ctl);
+	csmpd_req_ctl_free(o->req_ctl);
 	csmp_metrics_close(o->metrics);
 	csmp_db_reader_close(o->reader);
 	csmp_db_close(o->db);

@@ -392,6 +392,7 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	dev->last_seen = w->now;
 	dev->registrations++;
 	dev->peer = rx->peer;
+	dev->via = rx->dst;
 	csmpd_dev_store_tlvs(w, dev, mc.pl, mc.pl_len);
 	csmpd_log(CSMPD_INFO, "REGISTERED",
 		  "device %016llX at %s registered, session %s%s",
@@ -449,6 +450,7 @@ static void on_report(struct csmpd_worker *w, struct csmpd_rx *rx)
 	dev->last_seen = w->now;
 	dev->reports++;
 	dev->peer = rx->peer;
+	dev->via = rx->dst;
 	dropped = csmpd_dev_store_tlvs(w, dev, mc.pl, mc.pl_len);
 	CSMPD_INC(&w->ctr, reports);
 	csmpd_log(CSMPD_DEBUG, "REPORT",

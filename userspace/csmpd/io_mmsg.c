@@ -55,7 +55,7 @@ static void mmsg_flush(struct csmpd_worker *w)
 
 	if (!w->txq)
 		return;
-	for (s = 0; s < w->d->cfg.n_listen; s++) {
+	for (s = 0; s < w->n_socks; s++) {
 		n = 0;
 		for (tx = w->txq; tx; tx = tx->next) {
 			if (tx->sock != s)
@@ -151,8 +151,8 @@ static int mmsg_recv_batch(struct csmpd_worker *w, unsigned int s)
 
 static int mmsg_run(struct csmpd_worker *w)
 {
-	struct pollfd pfd[CSMPD_MAX_LISTEN + 1];
-	unsigned int ns = w->d->cfg.n_listen, s;
+	struct pollfd pfd[CSMPD_MAX_SOCKS + 1];
+	unsigned int ns = w->n_socks, s;
 	__u64 deadline;
 	int err, n;
 
@@ -161,7 +161,8 @@ static int mmsg_run(struct csmpd_worker *w)
 	pfd[ns] = (struct pollfd){ .fd = w->evfd, .events = POLLIN };
 
 	while (!w->d->stop) {
-		n = poll(pfd, ns + 1, -1);
+		/* Requests in flight have deadlines: wake to expire them. */
+		n = poll(pfd, ns + 1, csmpd_req_busy(w) ? 50 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -185,6 +186,8 @@ static int mmsg_run(struct csmpd_worker *w)
 			csmpd_inbox_drain(w);
 			mmsg_flush(w);
 		}
+		csmpd_req_tick(w);
+		mmsg_flush(w);
 	}
 
 	/* Drain: answer what the sockets already hold (bounded), then keep

@@ -43,7 +43,7 @@ struct uring_priv {
 	__u8 *bufs;
 	bool br_registered;
 	struct msghdr rmsg;		/* template for every multishot recv */
-	bool armed[CSMPD_MAX_LISTEN];
+	bool armed[CSMPD_MAX_SOCKS];
 	bool ev_armed;
 	__u64 ev_val;
 	unsigned int nbufs;		/* --uring-buffers, a power of 2 */
@@ -140,7 +140,7 @@ static void uring_teardown(struct csmpd_worker *w)
 
 static int uring_setup(struct csmpd_worker *w)
 {
-	unsigned int n = w->d->cfg.n_listen;
+	unsigned int n = w->n_socks;
 	struct uring_priv *p;
 	int err;
 
@@ -338,7 +338,7 @@ static void cancel_recvs(struct csmpd_worker *w)
 	struct uring_priv *p = w->io_priv;
 	unsigned int s;
 
-	for (s = 0; s < w->d->cfg.n_listen; s++) {
+	for (s = 0; s < w->n_socks; s++) {
 		struct io_uring_sqe *sqe;
 
 		if (!p->armed[s])
@@ -370,7 +370,7 @@ static bool any_armed(const struct uring_priv *p, unsigned int n)
 static int uring_run(struct csmpd_worker *w)
 {
 	struct uring_priv *p = w->io_priv;
-	unsigned int ns = w->d->cfg.n_listen, s;
+	unsigned int ns = w->n_socks, s;
 	bool stopping = false, cancelled = false;
 	__u64 deadline = 0;
 	int err;
@@ -410,6 +410,11 @@ static int uring_run(struct csmpd_worker *w)
 				break;
 			err = io_uring_submit_and_wait_timeout(&p->ring, &cqe,
 							       1, &ts, NULL);
+		} else if (csmpd_req_busy(w)) {
+			/* Requests in flight: wake to expire them. */
+			ts.tv_nsec = 50 * 1000000;
+			err = io_uring_submit_and_wait_timeout(&p->ring, &cqe,
+							       1, &ts, NULL);
 		} else {
 			err = io_uring_submit_and_wait(&p->ring, 1);
 		}
@@ -442,6 +447,7 @@ static int uring_run(struct csmpd_worker *w)
 
 		if (csmpd_inbox_pending(w))
 			csmpd_inbox_drain(w);
+		csmpd_req_tick(w);
 		queue_sends(w);
 
 		for (s = 0; s < ns && !cancelled; s++) {

@@ -63,6 +63,10 @@ static void usage(FILE *f)
 "  --events PATH|-        events as JSON lines to PATH or stdout\n"
 "  --user NAME            run as NAME once bound (default csmpd, else nobody)\n"
 "  --device-keys DIR      enrolled device public keys, <EID>.pem\n"
+"  --reply-ports LO-HI    this node's block of source ports for head-end\n"
+"                         requests (csmp-request), split between the workers;\n"
+"                         the same block as `csmpctl lb backend add --ports`\n"
+"                         (default: one ephemeral port per worker, no LB)\n"
 "  --log-level N          log severities 0..N (default 6; 7 = debug)\n"
 "  --steer-workers[=DIR]  attach csmp_reuseport to each listening group, so\n"
 "                         every device's datagrams reach the worker that owns\n"
@@ -88,6 +92,7 @@ enum {
 	OPT_FOREGROUND, OPT_GROUP, OPT_SIG_LIFETIME, OPT_SIG_SLACK,
 	OPT_UNSIGNED, OPT_EVENTS, OPT_USER, OPT_DEVICE_KEYS, OPT_URING_BUFS,
 	OPT_STEER_WORKERS,
+	OPT_REPLY_PORTS,
 };
 
 static const struct option long_opts[] = {
@@ -115,6 +120,7 @@ static const struct option long_opts[] = {
 	{ "device-keys", required_argument, 0, OPT_DEVICE_KEYS },
 	{ "uring-buffers", required_argument, 0, OPT_URING_BUFS },
 	{ "steer-workers", optional_argument, 0, OPT_STEER_WORKERS },
+	{ "reply-ports", required_argument, 0, OPT_REPLY_PORTS },
 	{ "help", no_argument, 0, 'h' },
 	{ 0, 0, 0, 0 },
 };
@@ -281,6 +287,20 @@ static int apply_opt(struct csmpd_config *c, int opt, const char *arg)
 		c->steer_workers = true;
 		c->steer_pin = arg;	/* NULL: steer.c's default */
 		return 0;
+	case OPT_REPLY_PORTS: {
+		unsigned int lo, hi;
+		int end = 0;
+
+		if (sscanf(arg, "%u-%u%n", &lo, &hi, &end) != 2 || arg[end] ||
+		    !lo || lo > hi || hi > 65535) {
+			fprintf(stderr, "csmpd: --reply-ports: LO-HI, 1 <= LO <= HI <= 65535, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		c->reply.lo = (__u16)lo;
+		c->reply.hi = (__u16)hi;
+		return 0;
+	}
 	case OPT_URING_BUFS:
 		if (parse_u32("uring-buffers", arg, 8, 32768, &v))
 			return -EINVAL;

@@ -144,9 +144,12 @@ int csmpd_sockets_open(struct csmpd_daemon *d)
 	int fds[CSMPD_MAX_WORKERS];
 	int err;
 
-	for (w = 0; w < d->n_workers; w++)
-		for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+	for (w = 0; w < d->n_workers; w++) {
+		for (i = 0; i < CSMPD_MAX_SOCKS; i++)
 			d->workers[w].socks[i] = -1;
+		d->workers[w].n_socks = d->cfg.n_listen;
+		d->workers[w].req_sock = -1;
+	}
 
 	for (i = 0; i < d->cfg.n_listen; i++) {
 		const struct csmpd_listen *l = &d->cfg.listen[i];
@@ -174,6 +177,12 @@ int csmpd_sockets_open(struct csmpd_daemon *d)
 		csmpd_log(CSMPD_INFO, "LISTEN", "listening on %s (%u sockets%s)",
 			  l->text, d->n_workers, v6only ? ", IPv6 only" : "");
 	}
+	/* Each worker's request socket, on its port of the reply block. */
+	for (w = 0; w < d->n_workers; w++) {
+		err = csmpd_req_socket(d, w);
+		if (err)
+			goto err_close;
+	}
 	return 0;
 
 err_close:
@@ -188,7 +197,7 @@ void csmpd_sockets_close(struct csmpd_daemon *d)
 	if (!d->workers)
 		return;
 	for (w = 0; w < d->n_workers; w++)
-		for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+		for (i = 0; i < CSMPD_MAX_SOCKS; i++)
 			if (d->workers[w].socks[i] >= 0) {
 				close(d->workers[w].socks[i]);
 				d->workers[w].socks[i] = -1;

@@ -229,7 +229,7 @@ bool csmpd_socks_empty(const struct csmpd_worker *w)
 	unsigned int s;
 	int n;
 
-	for (s = 0; s < w->d->cfg.n_listen; s++)
+	for (s = 0; s < w->n_socks; s++)
 		if (!ioctl(w->socks[s], FIONREAD, &n) && n > 0)
 			return false;
 	return true;
@@ -281,6 +281,12 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
 
 		CSMPD_INC(&w->ctr, rx_dgrams);
 		CSMPD_ADD(&w->ctr, rx_bytes, r->len);
+		/* On the request socket: an answer to one of our requests,
+		 * which only this worker can match (even when malformed). */
+		if ((int)r->sock == w->req_sock) {
+			csmpd_req_rx(w, r);
+			continue;
+		}
 		if (r->flags & CSMPD_RXF_TRUNC) {
 			CSMPD_INC(&w->ctr, rx_truncated);
 			CSMPD_INC(&w->ctr, msg_class[CSMP_C_MALFORMED]);
@@ -344,6 +350,9 @@ static void *worker_main(void *arg)
 		csmpd_log(CSMPD_ERR, "WORKER_FAIL", "worker %u stopped: %s",
 			  w->idx, strerror(-err));
 out:
+	/* Requests still out are answered now: the control socket outlives
+	 * the workers, their clients must not wait for nothing. */
+	csmpd_req_close(w);
 	csmpd_recv_done(w);	/* no-op when run() got that far */
 	w->io->teardown(w);
 	if (err) {
@@ -379,11 +388,15 @@ static int worker_init(struct csmpd_daemon *d, struct csmpd_worker *w,
 	if (!w->arena_buf)
 		return -ENOMEM;
 	csmp_arena_init(&w->arena, w->arena_buf, CSMPD_ARENA_BYTES);
+	err = csmpd_req_init(w);
+	if (err)
+		return err;
 	return csmpd_signer_init(w);
 }
 
 static void worker_fini(struct csmpd_worker *w)
 {
+	csmpd_req_fini(w);
 	csmpd_signer_fini(w);
 	free(w->arena_buf);
 	w->arena_buf = NULL;
