@@ -164,8 +164,8 @@ static void flush_all(struct sim *s)
 			sock_flush(s, s->socks[i]);
 }
 
-static void dev_src_addr(const struct sim *s, uint32_t idx,
-			 struct in6_addr *a)
+/* The device's own address in prefix mode: the /64 + its modified EUI-64. */
+void sim_dev_addr(const struct sim *s, uint32_t idx, struct in6_addr *a)
 {
 	uint64_t iid = sim_dev_eid(s, idx) ^ (0x02ull << 56);
 
@@ -199,7 +199,7 @@ void sim_tx_commit(struct sim *s, uint32_t idx, size_t len)
 		struct cmsghdr *c = CMSG_FIRSTHDR(&k->msg[n].msg_hdr);
 		struct in6_pktinfo *pi = (struct in6_pktinfo *)CMSG_DATA(c);
 
-		dev_src_addr(s, idx, &pi->ipi6_addr);
+		sim_dev_addr(s, idx, &pi->ipi6_addr);
 		pi->ipi6_ifindex = 0;
 		k->n++;
 		return;
@@ -517,13 +517,19 @@ int sim_setup(struct sim *s)
 		s->dev[i].sock = (uint8_t)(s->src_mode == SIM_SRC_PREFIX ?
 					   i % s->n_socks : 0);
 	}
-	return 0;
+	/* Head-end requests and uplink signatures (their own files). */
+	err = sim_serve_setup(s);
+	if (err)
+		return err;
+	return sim_uplink_setup(s);
 }
 
 void sim_teardown(struct sim *s)
 {
 	if (!s)
 		return;
+	sim_serve_teardown(s);
+	sim_uplink_teardown(s);
 	if (s->route_added)
 		sim_route_local(&s->o.src_prefix, 64, false);
 	s->route_added = false;
@@ -689,6 +695,8 @@ int sim_run(struct sim *s)
 				while (read(s->sigfd, &si, sizeof(si)) > 0)
 					;
 				s->stop = true;
+			} else if (tag & SIM_TAG_SRV) {
+				sim_serve_rx(s, (uint32_t)tag);
 			} else if (tag & SIM_TAG_DEV) {
 				uint32_t idx = (uint32_t)tag;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "sig.h"
 #include "sim.h"
 
 static void usage(FILE *f)
@@ -50,6 +51,18 @@ static void usage(FILE *f)
 "                         local route on lo and removed at exit\n"
 "  --eid-base HEX         EID of device 0 (default 00C5000000000000)\n"
 "  --seed N               PRNG seed (default 1)\n"
+"  --serve                each device answers head-end requests (GET/POST /c)\n"
+"                         on port 61628 at its own address, like the agent's\n"
+"                         CoAP server; POSTs must be signed by --nms-pubkey's\n"
+"                         key (4.01 bad, 4.03 unsigned); needs prefix mode\n"
+"  --serve-port P         port of that server (default 61628)\n"
+"  --serve-log FILE       one JSON line per request served (requester address\n"
+"                         and port, method, path, query, answer code)\n"
+"  --uplink-sign ed25519|p256  every device signs what it sends with a key\n"
+"                         of its own (csmpd's uplink-signature policy)\n"
+"  --uplink-key-dir DIR   device keys: DIR/private/<EID>.pem, made when absent,\n"
+"                         and the public DIR/<EID>.pem for csmpd --device-keys\n"
+"  --bad-signature-rate F  spoil that fraction of the signed reports\n"
 "  --json                 print the summary as JSON on stdout\n"
 "  --quiet                no progress lines on stderr\n"
 "  -h, --help             this help\n"
@@ -159,6 +172,9 @@ enum {
 	OPT_REG_MAX, OPT_REPORT, OPT_RATE, OPT_VERIFY, OPT_SOCKETS, OPT_SRC,
 	OPT_SRC_PREFIX, OPT_EID_BASE, OPT_SEED, OPT_JSON, OPT_QUIET,
 	OPT_UNTIL, OPT_LINGER, OPT_DRAIN, OPT_REPORT_RATE, OPT_REPORT_START,
+	/* devserver.c, uplink.c */
+	OPT_SERVE, OPT_SERVE_PORT, OPT_SERVE_LOG, OPT_UPLINK_SIGN,
+	OPT_UPLINK_KEY_DIR, OPT_BAD_SIG_RATE,
 };
 
 static int parse_args(int argc, char **argv, struct sim_opts *o)
@@ -185,6 +201,12 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "report-rate", required_argument, NULL, OPT_REPORT_RATE },
 		{ "report-start", required_argument, NULL, OPT_REPORT_START },
+		{ "serve", no_argument, NULL, OPT_SERVE },
+		{ "serve-port", required_argument, NULL, OPT_SERVE_PORT },
+		{ "serve-log", required_argument, NULL, OPT_SERVE_LOG },
+		{ "uplink-sign", required_argument, NULL, OPT_UPLINK_SIGN },
+		{ "uplink-key-dir", required_argument, NULL, OPT_UPLINK_KEY_DIR },
+		{ "bad-signature-rate", required_argument, NULL, OPT_BAD_SIG_RATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -202,6 +224,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	o->sockets = 4;
 	o->seed = 1;
 	o->eid_base = 0x00C5000000000000ull;
+	o->serve_port = 61628;
 
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		const char *what = NULL;
@@ -311,6 +334,34 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 			if (parse_double(optarg, 0, &o->drain))
 				what = "--drain wants seconds >= 0";
 			break;
+		case OPT_SERVE:
+			o->serve = true;
+			break;
+		case OPT_SERVE_PORT:
+			if (parse_u64(optarg, 10, &v) || !v || v > 65535)
+				what = "--serve-port wants 1..65535";
+			else
+				o->serve_port = (uint16_t)v;
+			break;
+		case OPT_SERVE_LOG:
+			o->serve_log = optarg;
+			break;
+		case OPT_UPLINK_SIGN:
+			if (!strcmp(optarg, "p256"))
+				o->uplink_suite = CSMP_SUITE_P256;
+			else if (!strcmp(optarg, "ed25519"))
+				o->uplink_suite = CSMP_SUITE_ED25519;
+			else
+				what = "--uplink-sign wants ed25519 or p256";
+			break;
+		case OPT_UPLINK_KEY_DIR:
+			o->uplink_key_dir = optarg;
+			break;
+		case OPT_BAD_SIG_RATE:
+			if (parse_double(optarg, 0, &o->bad_sig_rate) ||
+			    o->bad_sig_rate > 1)
+				what = "--bad-signature-rate wants 0..1";
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -335,6 +386,14 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	if (!o->nms_pubkey && o->verify_every) {
 		fprintf(stderr, "csmp-sim: --nms-pubkey PEM is required "
 			"(or --verify-every 0 to accept ACKs unchecked)\n");
+		return -EINVAL;
+	}
+	if (o->bad_sig_rate > 0 && !o->uplink_suite) {
+		fprintf(stderr, "csmp-sim: --bad-signature-rate needs --uplink-sign\n");
+		return -EINVAL;
+	}
+	if (o->uplink_suite && !o->uplink_key_dir) {
+		fprintf(stderr, "csmp-sim: --uplink-sign needs --uplink-key-dir DIR\n");
 		return -EINVAL;
 	}
 	if (o->eid_base + o->devices < o->eid_base) {

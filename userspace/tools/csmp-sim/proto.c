@@ -443,6 +443,16 @@ static void put_tlv(struct csmp_tlvw *w, struct dev_ctx *c, uint32_t id)
 	}
 }
 
+/* For devserver.c: what a GET of one TLV id answers. */
+void sim_dev_put_tlv(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
+		     uint32_t id)
+{
+	struct dev_ctx c;
+
+	ctx_init(&c, s, idx);
+	put_tlv(w, &c, id);
+}
+
 /* register_timer_fired()'s order (wire facts §6.1). */
 static const uint16_t reg_tlvs[] = {
 	CSMP_TLV_DEVICE_ID, CSMP_TLV_CURRENT_TIME, CSMP_TLV_HARDWARE_DESC,
@@ -497,6 +507,8 @@ static int dev_send(struct sim *s, uint32_t idx, enum msg_kind kind,
 		break;
 	}
 	}
+	if (s->up)	/* --uplink-sign (uplink.c) */
+		sim_uplink_sign(s, idx, &w, kind == MSG_REPORT);
 	csmp_coap_enc_payload_end(&e, &w);
 	len = csmp_coap_enc_finish(&e);
 	if (len < 0) {
@@ -613,6 +625,11 @@ static uint8_t sub_intern(struct sim *s, const Csmp__ReportSubscribe *rs)
 		return 0;
 	s->subs[s->n_subs] = n;
 	return (uint8_t)s->n_subs++;
+}
+
+uint8_t sim_dev_sub_intern(struct sim *s, const Csmp__ReportSubscribe *rs)
+{
+	return sub_intern(s, rs);
 }
 
 static void reject(struct sim *s, uint32_t idx)

@@ -137,9 +137,45 @@ struct sim_opts {
 	bool until_registered;		/* stop once every device registered */
 	double linger;			/* seconds to keep running after that */
 	double drain;			/* seconds to take answers after the end */
+	/* devserver.c, uplink.c */
+	bool serve;			/* --serve: answer head-end requests */
+	uint16_t serve_port;		/* --serve-port, default 61628 */
+	const char *serve_log;		/* --serve-log FILE: JSON per request */
+	int uplink_suite;		/* --uplink-sign: enum csmp_sig_suite */
+	const char *uplink_key_dir;	/* --uplink-key-dir DIR */
+	double bad_sig_rate;		/* --bad-signature-rate F */
 };
 
 struct sim_nms_key;
+
+/* devserver.c: requests served (by answer class: [2] 2.xx, [4] 4.xx ...). */
+struct sim_srv_stats {
+	uint64_t requests;
+	uint64_t by_class[8];
+	uint64_t malformed;
+	uint64_t not_con;
+	uint64_t post_sig_ok;
+	uint64_t post_sig_bad;		/* answered 4.01 */
+	uint64_t post_unsigned;		/* answered 4.03 */
+	uint64_t report_changes;	/* ReportSubscribe applied */
+	uint64_t group_changes;		/* GroupAssign applied */
+	uint64_t tx_errors;
+};
+
+/* uplink.c */
+struct sim_uplink_stats {
+	uint64_t signed_msgs;
+	uint64_t spoiled;		/* --bad-signature-rate */
+	uint64_t errors;
+};
+
+struct sim_srv;
+struct sim_uplink;
+struct csmp_tlvw;
+struct Csmp__ReportSubscribe;
+
+/* epoll tag of a device's server socket (devserver.c) */
+#define SIM_TAG_SRV	(4ull << 32)
 
 struct sim {
 	struct sim_opts o;
@@ -172,6 +208,8 @@ struct sim {
 	uint64_t last_rx;		/* latest 2.xx answer */
 	bool draining;			/* past the end: answers only */
 	bool stop;
+	struct sim_srv *srv;		/* devserver.c, NULL without --serve */
+	struct sim_uplink *up;		/* uplink.c, NULL without --uplink-sign */
 };
 
 /* loop.c */
@@ -194,6 +232,25 @@ void sim_dev_register_now(struct sim *s, uint32_t idx);
 bool sim_dev_report_now(struct sim *s, uint32_t idx);
 void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len);
 uint64_t sim_dev_eid(const struct sim *s, uint32_t idx);
+
+void sim_dev_addr(const struct sim *s, uint32_t idx, struct in6_addr *a);
+void sim_dev_put_tlv(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
+		     uint32_t id);
+uint8_t sim_dev_sub_intern(struct sim *s,
+			   const struct Csmp__ReportSubscribe *rs);
+
+/* devserver.c: the device side of head-end requests */
+int sim_serve_setup(struct sim *s);
+void sim_serve_teardown(struct sim *s);
+void sim_serve_rx(struct sim *s, uint32_t idx);
+void sim_serve_json(struct sim *s, FILE *f);
+
+/* uplink.c: uplink signatures */
+int sim_uplink_setup(struct sim *s);
+void sim_uplink_teardown(struct sim *s);
+void sim_uplink_sign(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
+		     bool report);
+void sim_uplink_json(struct sim *s, FILE *f);
 
 /* route.c */
 int sim_route_local(const struct in6_addr *prefix, int plen, bool add);

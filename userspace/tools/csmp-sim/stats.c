@@ -130,7 +130,7 @@ void sim_summary_json(struct sim *s, FILE *f)
 	fprintf(f, "\"rates\":{\"registrations_per_s\":%.1f,"
 		"\"attempts_per_s\":%.1f,\"acks_2xx_per_s\":%.1f,"
 		"\"reports_per_s\":%.1f,\"tx_per_s\":%.1f,\"rx_per_s\":%.1f},"
-		"\"open_loop_rate\":%.1f,\"src_mode\":\"%s\",\"sockets\":%u}\n",
+		"\"open_loop_rate\":%.1f,\"src_mode\":\"%s\",\"sockets\":%u",
 		per_s(st->registered, s->first_send, s->last_reg),
 		per_s(st->reg_attempts, s->t0, end),
 		per_s(st->acks_2xx, s->first_send, s->last_rx),
@@ -139,6 +139,9 @@ void sim_summary_json(struct sim *s, FILE *f)
 		per_s(st->acks_rx, s->t0, end), s->o.rate,
 		s->src_mode == SIM_SRC_PREFIX ? "prefix" : "ports",
 		s->src_mode == SIM_SRC_PREFIX ? s->n_socks : s->o.devices);
+	sim_serve_json(s, f);
+	sim_uplink_json(s, f);
+	fprintf(f, "}\n");
 }
 
 void sim_summary_text(struct sim *s, FILE *f)
