@@ -13,6 +13,8 @@
 #    the captured FND ACK (signed by a key we do not have) are all refused
 #    with CGMSNotification code 2 while the backoff goes on;
 #  - an ACK with a token is dropped silently (no notification);
+#  - with one socket per device instead (--src ports, the mode without
+#    root), registration works the same;
 #  - the local route is gone after the run.
 source "$(dirname "$0")/../lib.sh"
 require_root
@@ -96,6 +98,14 @@ for mode in otherkey empty expired fixture; do
 	esac
 	check "$mode ACK: counted as $what" [ "$(sim .$what)" = "$n" ]
 done
+
+# Without root (no route can be added) each device gets its own socket:
+# the head-end tells devices apart by source port.
+run good 200 --until-registered --reg-min 1 --src ports
+check "ports mode: every device registered, one socket each" \
+	[ "$(sim .registered)" = 200 -a "$(sim .src_mode)" = ports -a "$(sim .sockets)" = 200 ]
+check "ports mode: MIDs and TLV order as the agent's" \
+	[ "$(resp .mid_errors)" = 0 -a "$(resp .order_errors)" = 0 -a "$(resp .registrations)" = 200 ]
 
 run token 100 --duration 2.5 --reg-min 1 --reg-max 2
 check "ACK with a token dropped silently" \

@@ -8,6 +8,7 @@
 # none is refused, every device sends its first report at once and more
 # per the ReportSubscribe interval csmpd hands out, and csmpd's own
 # counters (its STOPPED line on SIGTERM) agree with what the sim sent.
+# Then the open-loop mode: attempts at a fixed rate whatever the answers.
 source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip openssl jq
@@ -100,6 +101,28 @@ for io in uring mmsg; do
 		"$(stopped malformed "$log")" = 0
 	diag "$io: $(jq -c '{registered,reg_attempts,reports_sent,all_registered_s,reg_latency_ms}' "$j")"
 done
+
+# Open loop (--rate, the load generator's mode): attempts at the set rate
+# whatever the answers, every device registered and re-registering.
+log=$tmp/csmpd.rate.log
+if start_csmpd "$log"; then
+	ip netns exec "$NS" "$SIM" --target '[::1]:61628' \
+		--nms-pubkey "$tmp/nms.pub" --devices 500 --rate 2000 \
+		--duration 2 --json --quiet >"$tmp/sim.rate.json"
+	stop_csmpd
+	j=$tmp/sim.rate.json
+	att=$(jq .reg_attempts "$j")
+	check "--rate 2000 for 2 s: exactly 4000 attempts, got $att" \
+		test "$att" = 4000
+	check "--rate: all 500 registered, the rest re-registrations, all verified" \
+		test "$(jq .registered "$j")" = 500 -a \
+		"$(jq '.registered + .reregistrations' "$j")" = "$(jq .acks_verified "$j")" \
+		-a "$(jq .acks_bad_signature "$j")" = 0
+	check "--rate: csmpd answered every attempt" \
+		test "$(stopped registrations "$log")" = "$att"
+else
+	not_ok "rate: csmpd starts"
+fi
 
 check "no device route left behind" \
 	test -z "$(ip -n "$NS" -6 route show table local | grep fd00:c5)"

@@ -639,6 +639,19 @@ int sim_run(struct sim *s)
 			 * still gets its notification), so the counters of
 			 * both ends agree.
 			 */
+			uint64_t now = s->now;
+
+			/*
+			 * Open loop: catch up to the end exactly, so a run of
+			 * D seconds at R/s makes floor(R * D) attempts even
+			 * when the process was descheduled near the end.
+			 */
+			s->now = end;
+			if (s->o.rate > 0)
+				while (s->rate_sent <
+				       (uint64_t)((double)(end - s->t0) * s->o.rate / 1e9))
+					pace(s);
+			s->now = now;
 			s->draining = true;
 			s->t_end = s->now;
 			end = s->now + (uint64_t)(s->o.drain * 1e9);
