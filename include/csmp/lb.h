@@ -40,7 +40,7 @@
 #define CSMP_MAP_RP_STATS	csmp_rp_stats	/* reason -> csmp_count */
 #define CSMP_MAP_RP_STEER	csmp_rp_steer	/* steer key -> csmp_count */
 #define CSMP_MAP_RP_WCOUNT	csmp_rp_wcount	/* worker -> csmp_count */
-#define CSMP_MAP_SRCFIX		csmp_srcfix	/* csmp_addr -> csmp_srcfix_cfg */
+#define CSMP_MAP_SRCFIX		csmp_sf_addrs	/* csmp_addr -> csmp_srcfix_cfg */
 #define CSMP_MAP_SF_STATS	csmp_sf_stats	/* reason -> csmp_count */
 
 #define CSMP_XSTR(x)		#x
@@ -159,7 +159,7 @@ struct csmp_rp_config {
 _Static_assert(sizeof(struct csmp_rp_config) == 24, "csmp_rp_config is ABI");
 
 /*
- * TC egress source fix: csmp_srcfix maps a third-party head-end's own
+ * TC egress source fix: csmp_sf_addrs maps a third-party head-end's own
  * source address (key) to the VIP its CSMP replies must come from. IPv4
  * entries use mapped addresses on both sides; a family never changes.
  */
@@ -171,6 +171,6 @@ struct csmp_srcfix_cfg {
 };
 _Static_assert(sizeof(struct csmp_srcfix_cfg) == 24, "csmp_srcfix_cfg is map ABI");
 
-#define CSMP_SRCFIX_MAX		256	/* entries of csmp_srcfix */
+#define CSMP_SRCFIX_MAX		256	/* entries of csmp_sf_addrs */
 
 #endif /* CSMP_LB_H */

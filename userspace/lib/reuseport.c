@@ -25,7 +25,7 @@ struct csmp_rp {
 	unsigned int n_workers;
 };
 
-static int mkdir_p(const char *path)
+int csmp_pin_dir_make(const char *path)
 {
 	char dir[PATH_MAX], *s;
 
@@ -67,7 +67,7 @@ int csmp_rp_attach(const struct csmp_rp_opts *o, const int *fds,
 	if (!o->n_workers || o->n_workers > CSMP_LB_MAX_WORKERS)
 		return -EINVAL;
 	if (o->pin_dir) {
-		err = mkdir_p(o->pin_dir);
+		err = csmp_pin_dir_make(o->pin_dir);
 		if (err)
 			return err;
 	}

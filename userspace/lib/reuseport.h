@@ -55,4 +55,7 @@ unsigned int csmp_rp_predict(const struct csmp_rp_config *cfg,
 			     const uint8_t *dg, size_t len,
 			     const struct csmp_addr *src, __u32 *key);
 
+/* Create a pin directory and its parents (0700), as the loaders do. */
+int csmp_pin_dir_make(const char *path);
+
 #endif /* LIBCSMP_REUSEPORT_H */
