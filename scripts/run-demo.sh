@@ -78,7 +78,8 @@ printf '  %-32s %s\n' \
 	"devices registered" "$(s .registered) / $(s .devices) in $(s .all_registered_s) s ($(s .src_mode) mode: one source address each)" \
 	"registration attempts" "$(s .reg_attempts)" \
 	"ACKs verified (NMS key)" "$(s .acks_verified), bad signature $(s .acks_bad_signature), bad validity $(s .acks_bad_validity)" \
-	"registration latency" "p50 $(s .reg_latency_ms.p50) ms, p99 $(s .reg_latency_ms.p99) ms" \
+	"registration latency" "p50 $(s .reg_latency_ms.p50) ms, p99 $(s .reg_latency_ms.p99) ms (first attempt -> ACK verified)" \
+	"answer RTT" "p50 $(s .rtt_ms.p50) ms, p99 $(s .rtt_ms.p99) ms (attempt -> ACK in the kernel)" \
 	"registration rate" "$(s .rates.registrations_per_s) /s" \
 	"reports sent" "$(s .reports_sent) ($(s .rates.reports_per_s) /s)" \
 	"csmpd received / sent" "$(c .received) / $(c .sent) datagrams" \

@@ -241,12 +241,36 @@ static int dev_from_dst(const struct sim *s, const struct msghdr *mh,
 	return -ENOENT;
 }
 
+/*
+ * When the kernel queued the datagram (SO_TIMESTAMPNS, CLOCK_REALTIME) on
+ * the monotonic clock, so an RTT leaves out the sim's own queueing.
+ */
+static uint64_t rx_time(const struct sim *s, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		const struct timespec *ts;
+		uint64_t rt;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		ts = (const struct timespec *)CMSG_DATA(c);
+		rt = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+		if (rt < s->rt_offset || rt - s->rt_offset > s->now)
+			return s->now;
+		return rt - s->rt_offset;
+	}
+	return s->now;
+}
+
 /* Drain one socket; dev_idx is the owner in ports mode, else SIM_NOPOS. */
 static void sock_drain(struct sim *s, int fd, uint32_t dev_idx)
 {
 	static uint8_t buf[SIM_BATCH][SIM_BUF];
 	static union {
-		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		       CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} cm[SIM_BATCH];
 	struct mmsghdr mm[SIM_BATCH];
@@ -284,6 +308,7 @@ static void sock_drain(struct sim *s, int fd, uint32_t dev_idx)
 				s->st.rx_unknown_dev++;
 				continue;
 			}
+			s->rx_at = rx_time(s, &mm[i].msg_hdr);
 			sim_dev_rx(s, idx, buf[i], mm[i].msg_len);
 		}
 		if (n < SIM_BATCH)
@@ -319,6 +344,7 @@ static int open_udp(int family, bool prefix_mode)
 		goto err_close;
 	}
 	sock_bufs(fd);
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&any, family == AF_INET6 ?
 		 sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in))) {
 		err = -errno;
@@ -620,7 +646,14 @@ int sim_run(struct sim *s)
 	uint64_t end, next_progress, wake;
 	struct epoll_event ev[SIM_BATCH];
 
-	s->now = s->t0 = sim_mono_ns();
+	{
+		struct timespec rt;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		s->now = s->t0 = sim_mono_ns();
+		s->rt_offset = (uint64_t)rt.tv_sec * NSEC_PER_SEC +
+			       (uint64_t)rt.tv_nsec - s->t0;
+	}
 	end = s->o.duration > 0 ? s->t0 + (uint64_t)(s->o.duration * 1e9) :
 		UINT64_MAX;
 	next_progress = s->t0 + NSEC_PER_SEC;

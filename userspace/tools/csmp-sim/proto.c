@@ -763,7 +763,8 @@ void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len)
 		s->st.acks_unexpected++;	/* a late duplicate */
 		return;
 	}
-	sim_hist_add(&s->rtt, (s->now - d->last_try) / 1000);
+	/* RTT: until the kernel had the answer; latency: until verified. */
+	sim_hist_add(&s->rtt, (s->rx_at > d->last_try ? s->rx_at - d->last_try : 0) / 1000);
 	p = buf + m.payload_off;
 	if (!verify_ack(s, p, m.payload_len)) {
 		reject(s, idx);

@@ -194,6 +194,8 @@ struct sim {
 	uint64_t t0;			/* monotonic start */
 	uint64_t now;			/* monotonic, refreshed per loop turn */
 	uint64_t t_end;			/* end of the active run (drain after) */
+	uint64_t rt_offset;		/* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t rx_at;			/* kernel arrival of the datagram in hand */
 	uint64_t rate_sent;		/* open-loop attempts sent */
 	uint32_t rate_next;		/* next device for open-loop */
 	uint64_t rrate_sent;		/* open-loop reports sent */
