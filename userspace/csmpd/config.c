@@ -91,6 +91,18 @@ static int parse_sigpol(struct parser *ps, const char *key, const char *v,
 	return 0;
 }
 
+static int parse_bool(struct parser *ps, const char *key, const char *v,
+		      bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return perr(ps, "%s: '%s' is not true or false", key, v);
+	return 0;
+}
+
 static int set_str(struct parser *ps, const char *key, const char *v,
 		   char **out)
 {
@@ -280,6 +292,11 @@ static int key_csmpd(struct parser *ps, const char *k, char *v)
 		SET(CSMP_CONF_COMMIT_BATCH);
 		return ret;
 	}
+	if (!strcmp(k, "ack-after-commit")) {
+		ret = parse_bool(ps, k, v, &c->ack_after_commit);
+		SET(CSMP_CONF_ACK_AFTER_COMMIT);
+		return ret;
+	}
 	if (!strcmp(k, "nms-key")) {
 		SET(CSMP_CONF_NMS_KEY);
 		return set_str(ps, k, v, &c->nms_key);
@@ -437,6 +454,8 @@ static int defaults(struct csmp_conf *c)
 	c->listen[1] = strdup("[::]:61624");
 	c->n_listen = 2;
 	c->workers = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	c->db_sync_full = true;
+	c->ack_after_commit = true;
 	c->commit_interval_ms = CSMP_DEF_COMMIT_INTERVAL_MS;
 	c->commit_batch = CSMP_DEF_COMMIT_BATCH;
 	c->log_level = CSMP_DEF_LOG_LEVEL;

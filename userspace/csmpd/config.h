@@ -62,6 +62,7 @@ enum csmp_conf_bit {
 	CSMP_CONF_COMMIT_BATCH, CSMP_CONF_NMS_KEY, CSMP_CONF_DEVICE_KEYS,
 	CSMP_CONF_CONTROL, CSMP_CONF_METRICS, CSMP_CONF_EVENTS, CSMP_CONF_USER,
 	CSMP_CONF_LOG_LEVEL, CSMP_CONF_REPORT_INTERVAL, CSMP_CONF_SIG_LIFETIME,
+	CSMP_CONF_ACK_AFTER_COMMIT,
 	CSMP_CONF__MAX,
 };
 
@@ -73,7 +74,8 @@ struct csmp_conf {
 	char *io;			/* auto | uring | mmsg */
 	unsigned int backend_id;
 	char *db;
-	bool db_sync_full;
+	bool db_sync_full;		/* default true: an fsync per commit */
+	bool ack_after_commit;		/* default true: answer once durable */
 	unsigned int commit_interval_ms;
 	unsigned int commit_batch;
 	char *nms_key;

@@ -35,7 +35,9 @@
 #define CSMPD_REQ_MAX		256	/* head-end requests in flight/worker */
 #define CSMPD_MAX_WORKERS	256	/* <= 65536 routing buckets; wake mask */
 #define CSMPD_BATCH		64	/* datagrams handled per batch */
-#define CSMPD_TX_SLOTS		512	/* replies in flight per worker */
+#define CSMPD_TX_SLOTS		1024	/* replies in flight or parked */
+#define CSMPD_PARK_MAX		256	/* answers waiting for a commit */
+#define CSMPD_PARK_TIMEOUT_NS	(5 * 1000000000ull)	/* then withheld */
 #define CSMPD_TX_MAX		1280	/* largest reply: the IPv6 minimum MTU */
 #define CSMPD_ACK_CACHE_MAX	320	/* cached registration answer */
 #define CSMPD_MAX_REPORT_TLVS	15	/* the agent keeps at most 15 ids */
@@ -126,6 +128,9 @@ struct csmpd_config {
 	bool unsigned_ok;		/* --unsigned: lab use only */
 	bool steer_workers;		/* --steer-workers: csmp_reuseport */
 	const char *steer_pin;		/* its counters' pin directory */
+	/* With a registry: a registration is answered only once its record
+	 * is committed (default); false answers at once (config file). */
+	bool ack_after_commit;
 };
 
 /* ---- counters ----------------------------------------------------------- */
@@ -149,6 +154,10 @@ struct csmpd_counters {
 	__u64 msg_class[CSMP_C__MAX];	/* by enum csmp_msg_class */
 	__u64 reason[CSMP_R__MAX];	/* by enum csmp_reason */
 	__u64 reg_ok;		/* 2.03 sent (new work) */
+	__u64 reg_held;		/* 2.03 parked until its record commits */
+	__u64 reg_withheld;	/* not answered: record not committed */
+	__u64 reg_dup_held;	/* repeat of a parked one: no answer yet */
+	__u64 parked;		/* answers parked now (gauge) */
 	__u64 reg_bad;		/* 4.00: DeviceID / CurrentTime missing */
 	__u64 reg_refused;	/* 4.03: policy */
 	__u64 reg_dup;		/* cached answer resent */
@@ -176,6 +185,8 @@ struct csmpd_counters {
 };
 
 #define CSMPD_INC(ctr, field) CSMPD_ADD(ctr, field, 1)
+#define CSMPD_SET(ctr, field, v)                                               \
+	__atomic_store_n(&(ctr)->field, (v), __ATOMIC_RELAXED)
 #define CSMPD_ADD(ctr, field, n)                                               \
 	__atomic_store_n(&(ctr)->field,                                        \
 			 __atomic_load_n(&(ctr)->field, __ATOMIC_RELAXED) + (n), \
@@ -212,6 +223,7 @@ struct csmpd_device {
 	 * uses a new MID per attempt, so more would only cost memory. */
 	__u64 ack_expire_ns;	/* CLOCK_MONOTONIC; 0: nothing cached */
 	__u64 ack_peer;		/* hash of the source address and port */
+	__u64 ack_seq;		/* its registry record; 0: none */
 	__u16 ack_mid;
 	__u16 ack_len;
 	__u8 ack[CSMPD_ACK_CACHE_MAX];
@@ -254,6 +266,8 @@ struct csmpd_tx {
 	struct csmpd_tx *next;
 	unsigned int sock;
 	__u16 len;
+	__u64 seq;		/* parked: the record it waits for */
+	__u64 parked_ns;	/* parked: when (CLOCK_MONOTONIC) */
 	struct csmpd_addr peer;
 	struct csmpd_local src;
 	struct msghdr msg;	/* built by csmpd_tx_msghdr */
@@ -319,9 +333,16 @@ struct csmpd_hooks {
 	/* Policy for the allowlist mode: 1 allowed, 0 refused. Default: the
 	 * --allow file. */
 	int (*allowed)(struct csmpd_daemon *d, __u64 eid);
-	/* A 2.03 was sent with new work (not a cached duplicate). */
-	void (*registered)(struct csmpd_worker *w, struct csmpd_device *dev,
-			   bool new_device);
+	/* A 2.03 with new work (not a cached duplicate) is built: persist
+	 * the registration. Returns 0 with *seq the commit sequence of its
+	 * record (0: nothing to wait for), or -errno when it could not be
+	 * queued (the answer is then withheld under ack-after-commit). */
+	int (*registered)(struct csmpd_worker *w, struct csmpd_device *dev,
+			  bool new_device, __u64 *seq);
+	/* The highest commit sequence of this worker's records that is
+	 * durable (an atomic load). With it, answers wait for their record
+	 * (ack-after-commit); without it, nothing is parked. */
+	__u64 (*committed)(struct csmpd_worker *w);
 	/* A report updated the device. */
 	void (*reported)(struct csmpd_worker *w, struct csmpd_device *dev);
 	/* A CGMSNotification (TLV 44) arrived; dev may be NULL. */
@@ -367,6 +388,14 @@ struct csmpd_worker {
 	struct csmpd_tx *txq, **txq_tail;
 	unsigned int txq_len;
 	unsigned int tx_inflight;
+
+	/* Registration answers waiting for their record's commit, oldest
+	 * first (their sequences increase). commit_fd (-1: no registry)
+	 * becomes readable after each commit of this worker's records; the
+	 * backend waits on it while anything is parked. */
+	struct csmpd_tx *parked, **parked_tail;
+	unsigned int n_parked;
+	int commit_fd;
 
 	/* Per-batch time, read once. */
 	__u64 now_ns;		/* CLOCK_MONOTONIC */
@@ -471,6 +500,10 @@ bool csmpd_all_recv_done(const struct csmpd_worker *w);
 struct csmpd_tx *csmpd_tx_alloc(struct csmpd_worker *w);
 void csmpd_tx_queue(struct csmpd_worker *w, struct csmpd_tx *tx);
 void csmpd_tx_release(struct csmpd_worker *w, struct csmpd_tx *tx);
+bool csmpd_park_full(const struct csmpd_worker *w);
+void csmpd_tx_park(struct csmpd_worker *w, struct csmpd_tx *tx, __u64 seq);
+bool csmpd_seq_committed(struct csmpd_worker *w, __u64 seq);
+void csmpd_park_release(struct csmpd_worker *w);
 void csmpd_counters_sum(const struct csmpd_daemon *d,
 			struct csmpd_counters *out);
 unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid);

@@ -111,7 +111,8 @@ static const char *const stmt_sql[ST__MAX] = {
 struct csmp_db_prod {
 	struct csmp_spsc ring;
 	_Alignas(CSMP_CACHELINE) _Atomic uint64_t committed;
-	uint64_t consumed;	/* writer only */
+	uint64_t consumed;	/* writer only: records committed */
+	uint64_t applied;	/* writer only: in the open transaction */
 	int notify_fd;
 };
 
@@ -128,7 +129,12 @@ struct csmp_db {
 	int wake_fd;
 	_Atomic int sleeping;
 	_Atomic int stop;
+	_Atomic int failing;		/* the last transaction failed */
 	_Atomic uint64_t records, commits, errors, max_commit_us;
+	/* Writer only: the current failure streak. */
+	char fail_msg[256];
+	int64_t fail_since_us, fail_logged_us;
+	unsigned int fail_tries;
 };
 
 struct csmp_db_reader {
@@ -471,19 +477,19 @@ static void bind_eid(sqlite3_stmt *st, int col, uint64_t eid)
 	sqlite3_bind_text(st, col, s, 16, SQLITE_TRANSIENT);
 }
 
+/* Run one write statement. A failure fails the whole transaction (the
+ * writer rolls it back and retries it): its message is kept for the
+ * alarm, which the writer logs once per failure streak. */
 static int step_reset(struct csmp_db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
+	if (rc != SQLITE_DONE)
+		snprintf(db->fail_msg, sizeof(db->fail_msg), "%s",
+			 sqlite3_errmsg(db->sql));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		atomic_fetch_add(&db->errors, 1);
-		fprintf(stderr, "%%CSMP-3-DB_WRITE: %s: %s\n", db->path,
-			sqlite3_errmsg(db->sql));
-		return -EIO;
-	}
-	return 0;
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
 }
 
 /* A string field of a TLV value, copied as text (protobuf field num). */
@@ -619,29 +625,39 @@ static int apply(struct csmp_db *db, const struct csmp_db_rec *r)
 		sqlite3_bind_int(st, 5, r->op == CSMP_DB_OP_REPORT);
 		return step_reset(db, st);
 	default:
-		atomic_fetch_add(&db->errors, 1);
+		/* Only this file's callers make records: never reached. */
+		snprintf(db->fail_msg, sizeof(db->fail_msg),
+			 "record with unknown op %u", r->op);
 		return -EINVAL;
 	}
 }
 
-static void commit(struct csmp_db *db)
+/* Records of producer p published but not yet in a transaction. */
+static uint64_t unread(struct csmp_db_prod *p)
 {
-	int64_t t0 = mono_us(), dt;
+	return csmp_spsc_depth(&p->ring) - p->applied;
+}
+
+static bool rings_drained(struct csmp_db *db)
+{
+	unsigned int i;
+
+	for (i = 0; i < db->nprod; i++)
+		if (unread(&db->prod[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The transaction is durable: free its slots and publish, per producer,
+ * the highest committed sequence (release: a worker that reads it may
+ * answer the registrations up to it), then wake the producers.
+ */
+static void committed(struct csmp_db *db, int64_t dt)
+{
 	uint64_t one = 1, max;
 	unsigned int i;
-	int rc;
 
-	rc = sqlite3_step(db->st[ST_COMMIT]);
-	sqlite3_reset(db->st[ST_COMMIT]);
-	if (rc != SQLITE_DONE) {
-		/* The batch is lost: say so loudly; the next one may work. */
-		atomic_fetch_add(&db->errors, 1);
-		fprintf(stderr, "%%CSMP-2-DB_COMMIT: %s: %s\n", db->path,
-			sqlite3_errmsg(db->sql));
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-		return;
-	}
-	dt = mono_us() - t0;
 	max = atomic_load(&db->max_commit_us);
 	while ((uint64_t)dt > max &&
 	       !atomic_compare_exchange_weak(&db->max_commit_us, &max,
@@ -651,9 +667,13 @@ static void commit(struct csmp_db *db)
 	for (i = 0; i < db->nprod; i++) {
 		struct csmp_db_prod *p = &db->prod[i];
 
-		if (atomic_load_explicit(&p->committed, memory_order_relaxed) ==
-		    p->consumed)
+		if (!p->applied)
 			continue;
+		csmp_spsc_pop_n(&p->ring, p->applied);
+		atomic_fetch_add_explicit(&db->records, p->applied,
+					  memory_order_relaxed);
+		p->consumed += p->applied;
+		p->applied = 0;
 		atomic_store_explicit(&p->committed, p->consumed,
 				      memory_order_release);
 		if (write(p->notify_fd, &one, sizeof(one)) < 0) {
@@ -662,64 +682,176 @@ static void commit(struct csmp_db *db)
 	}
 }
 
-static bool rings_empty(struct csmp_db *db)
+static uint64_t held(struct csmp_db *db)
 {
+	uint64_t n = 0;
 	unsigned int i;
 
 	for (i = 0; i < db->nprod; i++)
-		if (csmp_spsc_peek(&db->prod[i].ring))
-			return false;
+		n += csmp_spsc_depth(&db->prod[i].ring);
+	return n;
+}
+
+/*
+ * The transaction failed (disk full, I/O error, a lock held too long):
+ * roll it back and keep its records where they are, to be applied again
+ * by the next attempt; nothing of them is published as committed. The
+ * alarm is logged when a streak starts and every FAIL_LOG_US while it
+ * lasts, never once per record.
+ */
+#define FAIL_LOG_US	(10 * 1000000)
+#define RETRY_MIN_MS	50
+#define RETRY_MAX_MS	1000
+
+static void failed(struct csmp_db *db)
+{
+	int64_t now = mono_us();
+	unsigned int i;
+
+	if (!sqlite3_get_autocommit(db->sql))
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < db->nprod; i++)
+		db->prod[i].applied = 0;
+	atomic_fetch_add(&db->errors, 1);
+	if (!db->fail_tries++) {
+		db->fail_since_us = now;
+		atomic_store(&db->failing, 1);
+	} else if (now - db->fail_logged_us < FAIL_LOG_US) {
+		return;
+	}
+	db->fail_logged_us = now;
+	fprintf(stderr, "%%CSMP-2-DB_WRITE: %s: %s: registry not written "
+		"for %lld ms, %llu records held (registrations are not "
+		"answered until they are committed)\n", db->path,
+		db->fail_msg[0] ? db->fail_msg : "commit failed",
+		(long long)((now - db->fail_since_us) / 1000),
+		(unsigned long long)held(db));
+}
+
+static void recovered(struct csmp_db *db)
+{
+	if (!db->fail_tries)
+		return;
+	fprintf(stderr, "%%CSMP-5-DB_RECOVERED: %s: registry written again "
+		"after %lld ms (%u failed attempts)\n", db->path,
+		(long long)((mono_us() - db->fail_since_us) / 1000),
+		db->fail_tries);
+	db->fail_tries = 0;
+	db->fail_msg[0] = 0;
+	atomic_store(&db->failing, 0);
+}
+
+/* Returns true when the transaction is committed. */
+static bool commit(struct csmp_db *db, bool ok)
+{
+	int64_t t0 = mono_us();
+	int rc;
+
+	if (ok) {
+		rc = sqlite3_step(db->st[ST_COMMIT]);
+		sqlite3_reset(db->st[ST_COMMIT]);
+		if (rc != SQLITE_DONE) {
+			snprintf(db->fail_msg, sizeof(db->fail_msg),
+				 "commit: %s", sqlite3_errmsg(db->sql));
+			ok = false;
+		}
+	}
+	if (!ok) {
+		failed(db);
+		return false;
+	}
+	recovered(db);
+	committed(db, mono_us() - t0);
 	return true;
+}
+
+/* Sleep ms, or until csmp_db_close() asks the writer to stop. The
+ * producers do not wake it meanwhile (sleeping stays 0). */
+static void backoff(struct csmp_db *db, unsigned int ms)
+{
+	int64_t until = mono_us() + (int64_t)ms * 1000;
+	int64_t left;
+
+	while (!atomic_load(&db->stop) && (left = until - mono_us()) > 0) {
+		struct pollfd pfd = { .fd = db->wake_fd, .events = POLLIN };
+		uint64_t v;
+
+		if (poll(&pfd, 1, (int)((left + 999) / 1000)) > 0 &&
+		    read(db->wake_fd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: another reader took it */
+		}
+	}
+}
+
+/*
+ * Apply the unread records of every producer to the open transaction
+ * (opening one if needed), at most `batch` records in a transaction.
+ * Returns the number applied, or -errno when a statement failed (the
+ * transaction is then doomed).
+ */
+static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
+{
+	unsigned int i, took = 0;
+	int ret;
+
+	for (i = 0; i < db->nprod && *pending < db->batch; i++) {
+		struct csmp_db_prod *p = &db->prod[i];
+		struct csmp_db_rec *r;
+
+		while (*pending < db->batch &&
+		       (r = csmp_spsc_peek_at(&p->ring, p->applied))) {
+			if (!*pending) {
+				ret = step_reset(db, db->st[ST_BEGIN]);
+				if (ret)
+					return ret;
+				*first_us = mono_us();
+			}
+			p->applied++;
+			(*pending)++;
+			took++;
+			ret = apply(db, r);
+			if (ret)
+				return ret;
+		}
+	}
+	return (int)took;
 }
 
 static void *writer(void *arg)
 {
 	struct csmp_db *db = arg;
-	unsigned int pending = 0, i;
+	unsigned int pending = 0;
 	int64_t first_us = 0;
 
 	for (;;) {
-		bool took = false;
+		int took = fill(db, &pending, &first_us);
 
-		for (i = 0; i < db->nprod && pending < db->batch; i++) {
-			struct csmp_db_prod *p = &db->prod[i];
-			struct csmp_db_rec *r;
-
-			while (pending < db->batch &&
-			       (r = csmp_spsc_peek(&p->ring))) {
-				if (!pending) {
-					sqlite3_step(db->st[ST_BEGIN]);
-					sqlite3_reset(db->st[ST_BEGIN]);
-					first_us = mono_us();
-				}
-				apply(db, r);
-				csmp_spsc_pop(&p->ring);
-				p->consumed++;
-				pending++;
-				took = true;
-				atomic_fetch_add_explicit(&db->records, 1,
-							  memory_order_relaxed);
-			}
-		}
 		/* Commit when drained (group commit falls out of the load),
 		 * when the batch is full, or when the oldest record has
 		 * waited the whole interval. */
-		if (pending && (!took || pending >= db->batch ||
-				rings_empty(db) ||
-				mono_us() - first_us >=
-					(int64_t)db->interval_ms * 1000)) {
-			commit(db);
+		if (took < 0 ||
+		    (pending && (pending >= db->batch || rings_drained(db) ||
+				 mono_us() - first_us >=
+					 (int64_t)db->interval_ms * 1000))) {
+			bool ok = commit(db, took >= 0);
+
 			pending = 0;
+			if (ok)
+				continue;
+			if (atomic_load(&db->stop))
+				break;
+			backoff(db, db->fail_tries >= 5 ? RETRY_MAX_MS :
+				    RETRY_MIN_MS << (db->fail_tries - 1));
 			continue;
 		}
 		if (took)
 			continue;
-		if (atomic_load(&db->stop) && rings_empty(db))
+		if (atomic_load(&db->stop) && rings_drained(db))
 			break;
 
 		atomic_store(&db->sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (rings_empty(db) && !atomic_load(&db->stop)) {
+		if (rings_drained(db) && !atomic_load(&db->stop)) {
 			struct pollfd pfd = { .fd = db->wake_fd,
 					      .events = POLLIN };
 			uint64_t v;
@@ -731,6 +863,11 @@ static void *writer(void *arg)
 		}
 		atomic_store(&db->sleeping, 0);
 	}
+	if (held(db))
+		fprintf(stderr, "%%CSMP-3-DB_WRITE: %s: stopping with %llu "
+			"records not committed: %s\n", db->path,
+			(unsigned long long)held(db),
+			db->fail_msg[0] ? db->fail_msg : "commit failed");
 	return NULL;
 }
 
@@ -794,6 +931,7 @@ void csmp_db_get_stats(struct csmp_db *db, struct csmp_db_stats *s)
 	s->commits = atomic_load(&db->commits);
 	s->errors = atomic_load(&db->errors);
 	s->max_commit_us = atomic_load(&db->max_commit_us);
+	s->failing = atomic_load(&db->failing);
 	for (i = 0; i < db->nprod; i++)
 		s->queue_depth += csmp_spsc_depth(&db->prod[i].ring);
 }

@@ -4,17 +4,24 @@
  * by one writer thread with group commit, fed by the workers through one
  * lock-free ring per worker (workers never touch SQLite and never wait).
  *
- * Durability contract: a record pushed at time T is committed by
- * T + commit_interval + the commit's own duration, whatever the load (the
- * writer commits as soon as it has drained the rings, after at most
- * commit_batch records, and never holds a transaction open longer than
- * commit_interval). csmp_db_committed() tells a worker which of its records
- * are durable, and the eventfd of csmp_db_notify_fd() fires after each
- * commit, so a caller may also hold an answer until its record is durable.
- * With synchronous=NORMAL (the default) a commit survives the death of the
- * process (kill -9) but the last commits may be lost to a power failure;
- * synchronous=FULL (db-sync = full) survives both at the price of an fsync
- * per commit.
+ * Durability contract: while the database can be written, a record pushed
+ * at time T is committed by T + commit_interval + the commit's own
+ * duration, whatever the load (the writer commits as soon as it has drained
+ * the rings, after at most commit_batch records, and never holds a
+ * transaction open longer than commit_interval). csmp_db_committed() tells
+ * a producer which of its records are durable and the eventfd of
+ * csmp_db_notify_fd() fires after each commit that covered some of them, so
+ * csmpd holds a registration's answer until its record is committed
+ * (ack-after-commit). A transaction that fails (disk full, I/O error) is
+ * rolled back and retried from the same records, with a back-off of 50 ms
+ * doubling to 1 s, until it commits: nothing is published as committed
+ * that is not, the records wait in their rings meanwhile (a full ring
+ * refuses new ones), and %CSMP-2-DB_WRITE is logged when the failure
+ * starts and every 10 s while it lasts, %CSMP-5-DB_RECOVERED when it ends.
+ * With synchronous=FULL (db-sync = full, the default) a commit is one fsync
+ * of the WAL and survives a power failure; synchronous=NORMAL survives the
+ * death of the process (kill -9) but may lose the last commits to a power
+ * failure.
  */
 #ifndef CSMPD_DB_H
 #define CSMPD_DB_H
@@ -78,9 +85,10 @@ struct csmp_db_opts {
 };
 
 struct csmp_db_stats {
-	uint64_t records;		/* applied */
+	uint64_t records;		/* committed */
 	uint64_t commits;
-	uint64_t errors;		/* failed statements or commits */
+	uint64_t errors;		/* transactions that failed */
+	uint64_t failing;		/* 1: the last transaction failed */
 	uint64_t max_commit_us;		/* slowest commit so far */
 	uint64_t queue_depth;		/* records waiting, all rings */
 };
@@ -127,7 +135,8 @@ int csmp_db_start(struct csmp_db *db);
 struct csmp_db_rec *csmp_db_reserve(struct csmp_db *db, unsigned int p);
 uint64_t csmp_db_push(struct csmp_db *db, unsigned int p);
 
-/* The highest sequence of producer p that is committed. */
+/* The highest sequence of producer p that is committed: every record of p
+ * whose push() returned at most this is durable. */
 uint64_t csmp_db_committed(struct csmp_db *db, unsigned int p);
 /* An eventfd written after every commit that covered records of p. */
 int csmp_db_notify_fd(struct csmp_db *db, unsigned int p);

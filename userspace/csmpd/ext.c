@@ -482,23 +482,30 @@ static void peer_in6(const struct csmpd_addr *a, struct sockaddr_in6 *out)
 	}
 }
 
-static void persist(struct csmpd_worker *w, struct csmpd_device *dev,
-		    enum csmp_db_op op)
+/* Queue the device's record for the writer. Returns its commit sequence,
+ * 0 without a registry, or -ENOBUFS when the worker's ring is full (the
+ * writer is behind or the database cannot be written). */
+static int persist(struct csmpd_worker *w, struct csmpd_device *dev,
+		   enum csmp_db_op op, __u64 *seq)
 {
 	struct ops *o = ops_of(w->d);
 	struct csmp_db_rec *r;
 	unsigned int i;
 	size_t used = 0;
 
+	*seq = 0;
 	if (!o->db)
-		return;
+		return 0;
 	r = csmp_db_reserve(o->db, w->idx);
 	if (!r) {
 		ctr_add(&o->ow[w->idx].db_dropped, 1);
 		csmpd_log(CSMPD_WARNING, "DB_BACKLOG",
 			  "registry queue of worker %u full: %016llX not "
-			  "persisted", w->idx, (unsigned long long)dev->eid);
-		return;
+			  "persisted%s", w->idx, (unsigned long long)dev->eid,
+			  op == CSMP_DB_OP_REGISTER &&
+			  w->d->cfg.ack_after_commit ?
+			  " (registration not answered)" : "");
+		return -ENOBUFS;
 	}
 	r->op = (uint8_t)op;
 	r->eid = dev->eid;
@@ -517,28 +524,39 @@ static void persist(struct csmpd_worker *w, struct csmpd_device *dev,
 		used += e->len;
 	}
 	r->len = (uint16_t)used;
-	csmp_db_push(o->db, w->idx);
+	*seq = csmp_db_push(o->db, w->idx);
+	return 0;
 }
 
-static void hook_registered(struct csmpd_worker *w, struct csmpd_device *dev,
-			    bool new_device)
+static __u64 hook_committed(struct csmpd_worker *w)
+{
+	return csmp_db_committed(ops_of(w->d)->db, w->idx);
+}
+
+static int hook_registered(struct csmpd_worker *w, struct csmpd_device *dev,
+			   bool new_device, __u64 *seq)
 {
 	struct ops *o = ops_of(w->d);
 	char a[80];
+	int ret;
 
-	persist(w, dev, CSMP_DB_OP_REGISTER);
+	ret = persist(w, dev, CSMP_DB_OP_REGISTER, seq);
+	if (ret && w->d->cfg.ack_after_commit)
+		return ret;	/* not answered: no registration event */
 	csmp_event(o->events, w->idx, "registration", dev->eid,
 		   ",\"session\":\"%s\",\"addr\":\"%s\",\"new\":%s,"
 		   "\"group\":\"%s\"", dev->session,
 		   csmpd_addr_str(&dev->peer, a, sizeof(a)),
 		   new_device ? "true" : "false", group_name(dev->eid));
+	return ret;
 }
 
 static void hook_reported(struct csmpd_worker *w, struct csmpd_device *dev)
 {
 	struct ops *o = ops_of(w->d);
+	__u64 seq;
 
-	persist(w, dev, CSMP_DB_OP_REPORT);
+	persist(w, dev, CSMP_DB_OP_REPORT, &seq);
 	csmp_event(o->events, w->idx, "report", dev->eid,
 		   ",\"session\":\"%s\",\"tlvs\":%u", dev->session,
 		   dev->n_tlvs);
@@ -548,9 +566,10 @@ static void hook_notified(struct csmpd_worker *w, struct csmpd_device *dev,
 			  __u64 eid, __u32 code)
 {
 	struct ops *o = ops_of(w->d);
+	__u64 seq;
 
 	if (dev)
-		persist(w, dev, CSMP_DB_OP_NOTIFY);
+		persist(w, dev, CSMP_DB_OP_NOTIFY, &seq);
 	csmp_event(o->events, w->idx, "notification", eid, ",\"code\":%u",
 		   code);
 }
@@ -793,7 +812,7 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 			json_object_set_new(sigf, csmp_reason_name(c),
 					    json_integer((json_int_t)s.reason[c]));
 		json_array_append_new(workers, json_pack(
-			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
+			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
 			"worker", (int)i,
 			"received", (json_int_t)s.rx_dgrams,
 			"sent", (json_int_t)s.tx_dgrams,
@@ -808,16 +827,20 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 			"registry_dropped", (json_int_t)__atomic_load_n(&ow->db_dropped, __ATOMIC_RELAXED),
 			"devices", (json_int_t)s.devices,
 			"registrations", (json_int_t)s.reg_ok,
+			"registrations_held", (json_int_t)s.parked,
+			"registrations_withheld", (json_int_t)s.reg_withheld,
+			"registrations_duplicate_held", (json_int_t)s.reg_dup_held,
 			"reasons", reasons_json(s.reason),
 			"reports", (json_int_t)s.reports,
 			"reports_unknown_session", (json_int_t)s.reports_unknown));
 	}
 	csmp_db_get_stats(o->db, &ds);
-	resp = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},s:I}",
+	resp = json_pack("{s:o,s:{s:I,s:I,s:I,s:b,s:I,s:I},s:{s:I,s:I},s:I}",
 			 "workers", workers,
 			 "registry", "records", (json_int_t)ds.records,
 			 "commits", (json_int_t)ds.commits,
 			 "errors", (json_int_t)ds.errors,
+			 "failing", (int)ds.failing,
 			 "max_commit_us", (json_int_t)ds.max_commit_us,
 			 "queue_depth", (json_int_t)ds.queue_depth,
 			 "events", "written",
@@ -961,6 +984,8 @@ static const struct fam fams[] = {
 	{ "csmp_registrations_total", "counter", "Registrations answered 2.03 (new work).", CTR(reg_ok) },
 	{ "csmp_registrations_refused_total", "counter", "Registrations refused 4.03 by policy.", CTR(reg_refused) },
 	{ "csmp_registrations_duplicate_total", "counter", "Retransmitted registrations answered from cache.", CTR(reg_dup) },
+	{ "csmp_registrations_withheld_total", "counter", "Registrations not answered: their record could not be queued or committed.", CTR(reg_withheld) },
+	{ "csmp_registrations_held", "gauge", "Registration answers waiting for their registry commit.", CTR(parked) },
 	{ "csmp_reports_total", "counter", "Reports matched to a session.", CTR(reports) },
 	{ "csmp_reports_unknown_session_total", "counter", "Reports with an unknown SessionID.", CTR(reports_unknown) },
 	{ "csmp_notifications_total", "counter", "CGMSNotification messages.", CTR(notifications) },
@@ -1038,8 +1063,11 @@ static void render(void *ctx, struct csmp_buf *b)
 			   "Registry records written.");
 	csmp_metric_sample(b, "csmp_registry_records_total", "", ds.records);
 	csmp_metric_family(b, "csmp_registry_errors_total", "counter",
-			   "Registry statements or commits that failed.");
+			   "Registry transactions that failed (retried).");
 	csmp_metric_sample(b, "csmp_registry_errors_total", "", ds.errors);
+	csmp_metric_family(b, "csmp_registry_failing", "gauge",
+			   "1 while the registry cannot be written.");
+	csmp_metric_sample(b, "csmp_registry_failing", "", ds.failing);
 	csmp_metric_family(b, "csmp_events_dropped_total", "counter",
 			   "Events dropped because the event queue was full.");
 	csmp_metric_sample(b, "csmp_events_dropped_total", "",
@@ -1117,6 +1145,7 @@ int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
 		cfg->events_path = c->events;
 	if (FILESET(CSMP_CONF_USER))
 		cfg->user = c->user;
+	cfg->ack_after_commit = c->ack_after_commit;
 	if (FILESET(CSMP_CONF_NMS_KEY) || access(c->nms_key, R_OK) == 0)
 		cfg->nms_key_path = c->nms_key;
 	/* With a config file, the documented defaults of these apply. */
@@ -1182,7 +1211,7 @@ int csmpd_ext_init(struct csmpd_daemon *d)
 			.commit_interval_ms = o->have_conf ?
 				o->conf.commit_interval_ms : 0,
 			.commit_batch = o->have_conf ? o->conf.commit_batch : 0,
-			.sync_full = o->have_conf && o->conf.db_sync_full,
+			.sync_full = !o->have_conf || o->conf.db_sync_full,
 		};
 		__u64 key[2];
 
@@ -1229,6 +1258,20 @@ int csmpd_ext_init(struct csmpd_daemon *d)
 	d->hooks.verify = hook_verify;
 	d->hooks.batch_end = hook_batch_end;
 	d->hooks.registered = hook_registered;
+	if (o->db) {
+		d->hooks.committed = hook_committed;
+		for (i = 0; i < d->n_workers; i++)
+			d->workers[i].commit_fd = csmp_db_notify_fd(o->db, i);
+		csmpd_log(CSMPD_INFO, "REGISTRY",
+			  "%s: db-sync %s, registrations answered %s",
+			  cfg->db_path,
+			  !o->have_conf || o->conf.db_sync_full ? "full" :
+								  "normal",
+			  cfg->ack_after_commit ?
+			  "once their record is committed (ack-after-commit)" :
+			  "before their record is committed "
+			  "(ack-after-commit = false)");
+	}
 	d->hooks.reported = hook_reported;
 	d->hooks.notified = hook_notified;
 	d->hooks.allowed = hook_allowed;

@@ -9,6 +9,12 @@
  *                 SignatureValidity, Signature. A repeat of the same MID
  *                 from the same device and source within the exchange
  *                 lifetime gets the same bytes again, with no new work.
+ *                 With a registry and ack-after-commit (the default) the
+ *                 2.03 is parked until the device's record is committed
+ *                 (worker.c); a repeat that arrives meanwhile gets nothing
+ *                 (the parked answer is on its way), and a registration
+ *                 that cannot be persisted or parked is not answered at
+ *                 all: the device registers again.
  *   report        NON POST /c starting with SessionID: the session's
  *                 device gets its last-seen time and latest TLV values.
  *                 No reply (NON), unknown sessions are counted.
@@ -299,7 +305,8 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	struct csmpd_device *dev;
 	struct csmpd_tx *tx;
 	struct msgctx mc;
-	bool new_device, assign_group, group_set;
+	bool new_device, assign_group, group_set, durable;
+	__u64 seq = 0;
 	__u32 group;
 	__u64 ph = peer_hash(&rx->peer);
 	__u64 eid = rx->cls.eid;
@@ -311,6 +318,13 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		      csmpd_dev_by_eid(&w->shard, eid) : NULL;
 	if (dev && dev->ack_expire_ns > w->now_ns &&
 	    dev->ack_mid == rx->cls.mid && dev->ack_peer == ph) {
+		if (!csmpd_seq_committed(w, dev->ack_seq)) {
+			/* Its answer is parked: no second record and no
+			 * answer before the record is durable. */
+			CSMPD_INC(&w->ctr, reg_dup_held);
+			CSMPD_INC(&w->ctr, reason[CSMP_R_DUPLICATE]);
+			return;
+		}
 		tx = reply_start(w, rx);
 		if (!tx)
 			return;
@@ -346,6 +360,18 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		return;
 	}
 
+	durable = d->cfg.ack_after_commit && d->hooks.committed;
+	if (durable && csmpd_park_full(w)) {
+		/* Every parking place waits for a commit: answer nothing
+		 * and change nothing; the device registers again. */
+		CSMPD_INC(&w->ctr, reg_withheld);
+		csmpd_log(CSMPD_WARNING, "REG_DEFERRED",
+			  "device %016llX: %u answers wait for the registry: "
+			  "not answered, the device will retry",
+			  (unsigned long long)eid, w->n_parked);
+		return;
+	}
+
 	new_device = !dev;
 	if (!dev) {
 		dev = csmpd_dev_add(&w->shard, eid);
@@ -376,31 +402,46 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		return;
 	}
 	tx->len = (__u16)n;
-	csmpd_tx_queue(w, tx);
-	CSMPD_INC(&w->ctr, reg_ok);
 
-	if (n <= CSMPD_ACK_CACHE_MAX) {
-		memcpy(dev->ack, tx->buf, (size_t)n);
-		dev->ack_len = (__u16)n;
-		dev->ack_mid = rx->cls.mid;
-		dev->ack_peer = ph;
-		dev->ack_expire_ns = w->now_ns +
-				     (__u64)d->cfg.exchange_lifetime *
-					     1000000000ull;
-	}
 	dev->registered_at = w->now;
 	dev->last_seen = w->now;
 	dev->registrations++;
 	dev->peer = rx->peer;
 	dev->via = rx->dst;
 	csmpd_dev_store_tlvs(w, dev, mc.pl, mc.pl_len);
+	if (d->hooks.registered &&
+	    d->hooks.registered(w, dev, new_device, &seq) && durable) {
+		/* Not queued for the registry: an answer now could be
+		 * lost with us. The device registers again. */
+		csmpd_tx_release(w, tx);
+		CSMPD_INC(&w->ctr, reg_withheld);
+		return;
+	}
+	if (!durable)
+		seq = 0;
+	if (seq) {
+		csmpd_tx_park(w, tx, seq);
+	} else {
+		csmpd_tx_queue(w, tx);
+		CSMPD_INC(&w->ctr, reg_ok);
+	}
+
+	if (n <= CSMPD_ACK_CACHE_MAX) {
+		memcpy(dev->ack, tx->buf, (size_t)n);
+		dev->ack_len = (__u16)n;
+		dev->ack_seq = seq;
+		dev->ack_mid = rx->cls.mid;
+		dev->ack_peer = ph;
+		dev->ack_expire_ns = w->now_ns +
+				     (__u64)d->cfg.exchange_lifetime *
+					     1000000000ull;
+	}
 	csmpd_log(CSMPD_INFO, "REGISTERED",
-		  "device %016llX at %s registered, session %s%s",
+		  "device %016llX at %s registered, session %s%s%s",
 		  (unsigned long long)eid,
 		  csmpd_addr_str(&rx->peer, a, sizeof(a)), dev->session,
-		  assign_group ? ", group assigned" : "");
-	if (d->hooks.registered)
-		d->hooks.registered(w, dev, new_device);
+		  assign_group ? ", group assigned" : "",
+		  seq ? ", answer waits for the registry commit" : "");
 }
 
 /* ---- reports ----------------------------------------------------------- */

@@ -5,7 +5,9 @@
  * (--io mmsg). Same worker interface as the io_uring backend: poll the
  * worker's sockets and its eventfd, take up to CSMPD_BATCH datagrams per
  * recvmmsg, run the batch, send every queued reply with one sendmmsg per
- * socket. All buffers are allocated once per worker.
+ * socket. All buffers are allocated once per worker. While registration
+ * answers are parked until their registry commit (worker.c), the registry's
+ * commit eventfd is polled too, and each commit releases them.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -151,7 +153,7 @@ static int mmsg_recv_batch(struct csmpd_worker *w, unsigned int s)
 
 static int mmsg_run(struct csmpd_worker *w)
 {
-	struct pollfd pfd[CSMPD_MAX_SOCKS + 1];
+	struct pollfd pfd[CSMPD_MAX_SOCKS + 2];
 	unsigned int ns = w->n_socks, s;
 	__u64 deadline;
 	int err, n;
@@ -159,10 +161,14 @@ static int mmsg_run(struct csmpd_worker *w)
 	for (s = 0; s < ns; s++)
 		pfd[s] = (struct pollfd){ .fd = w->socks[s], .events = POLLIN };
 	pfd[ns] = (struct pollfd){ .fd = w->evfd, .events = POLLIN };
+	pfd[ns + 1] = (struct pollfd){ .fd = -1, .events = POLLIN };
 
 	while (!w->d->stop) {
-		/* Requests in flight have deadlines: wake to expire them. */
-		n = poll(pfd, ns + 1, csmpd_req_busy(w) ? 50 : -1);
+		/* Requests in flight have deadlines: wake to expire them.
+		 * A negative fd is ignored: wait for commits only when an
+		 * answer waits for one. */
+		pfd[ns + 1].fd = w->parked ? w->commit_fd : -1;
+		n = poll(pfd, ns + 2, csmpd_req_busy(w) ? 50 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -172,6 +178,13 @@ static int mmsg_run(struct csmpd_worker *w)
 			__u64 v;
 
 			if (read(w->evfd, &v, sizeof(v)) < 0) {
+				/* spurious: nothing to clear */
+			}
+		}
+		if (pfd[ns + 1].revents & POLLIN) {
+			__u64 v;
+
+			if (read(w->commit_fd, &v, sizeof(v)) < 0) {
 				/* spurious: nothing to clear */
 			}
 		}
@@ -187,6 +200,10 @@ static int mmsg_run(struct csmpd_worker *w)
 			mmsg_flush(w);
 		}
 		csmpd_req_tick(w);
+		if (w->parked) {
+			csmpd_clock(w);
+			csmpd_park_release(w);
+		}
 		mmsg_flush(w);
 	}
 
@@ -198,19 +215,26 @@ static int mmsg_run(struct csmpd_worker *w)
 		for (int k = 0; k < 256 && mmsg_recv_batch(w, s) > 0; k++)
 			;
 	csmpd_recv_done(w);
-	while (!csmpd_all_recv_done(w) && w->now_ns < deadline) {
-		if (poll(&pfd[ns], 1, 100) > 0) {
+	while ((!csmpd_all_recv_done(w) || w->parked) &&
+	       w->now_ns < deadline) {
+		pfd[ns + 1].fd = w->parked ? w->commit_fd : -1;
+		if (poll(&pfd[ns], 2, 100) > 0) {
 			__u64 v;
 
 			if (read(w->evfd, &v, sizeof(v)) < 0) {
 				/* nothing to clear */
 			}
+			if (w->parked && read(w->commit_fd, &v, sizeof(v)) < 0) {
+				/* nothing to clear */
+			}
 		}
 		csmpd_inbox_drain(w);
-		mmsg_flush(w);
 		csmpd_clock(w);
+		csmpd_park_release(w);
+		mmsg_flush(w);
 	}
 	csmpd_inbox_drain(w);
+	csmpd_park_release(w);
 	mmsg_flush(w);
 	return 0;
 }

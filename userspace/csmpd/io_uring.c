@@ -13,6 +13,11 @@
  * A multishot receive ends whenever a completion lacks IORING_CQE_F_MORE
  * (typically -ENOBUFS when the ring ran dry under a burst): it is re-armed
  * after the batch has returned its buffers.
+ *
+ * Registration answers parked until their registry record is committed
+ * (worker.c) are released by the batch that follows a commit: while any is
+ * parked, a read of the registry's commit eventfd is kept armed in the
+ * ring, so a commit wakes the worker without polling.
  */
 #include <liburing.h>
 #include <stdlib.h>
@@ -31,6 +36,7 @@
 #define UD_RECV		1
 #define UD_EVENT	2
 #define UD_CANCEL	3
+#define UD_COMMIT	4
 #define UD_TAG(ud)	((ud) & 7)
 #define UD_SOCK(ud)	((unsigned int)((ud) >> 8))
 
@@ -46,6 +52,8 @@ struct uring_priv {
 	bool armed[CSMPD_MAX_SOCKS];
 	bool ev_armed;
 	__u64 ev_val;
+	bool commit_armed;
+	__u64 commit_val;
 	unsigned int nbufs;		/* --uring-buffers, a power of 2 */
 	__u16 *used;			/* buffers to return after a batch */
 	unsigned int n_used;
@@ -220,6 +228,20 @@ static int arm_event(struct csmpd_worker *w)
 	io_uring_prep_read(sqe, w->evfd, &p->ev_val, sizeof(p->ev_val), 0);
 	io_uring_sqe_set_data64(sqe, UD_EVENT);
 	p->ev_armed = true;
+	return 0;
+}
+
+static int arm_commit(struct csmpd_worker *w)
+{
+	struct uring_priv *p = w->io_priv;
+	struct io_uring_sqe *sqe = get_sqe(p);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, w->commit_fd, &p->commit_val,
+			   sizeof(p->commit_val), 0);
+	io_uring_sqe_set_data64(sqe, UD_COMMIT);
+	p->commit_armed = true;
 	return 0;
 }
 
@@ -405,7 +427,7 @@ static int uring_run(struct csmpd_worker *w)
 			if (cancelled && !any_armed(p, ns))
 				csmpd_recv_done(w);
 			if (w->recv_done && !w->tx_inflight && !w->txq &&
-			    !csmpd_inbox_pending(w) &&
+			    !w->parked && !csmpd_inbox_pending(w) &&
 			    (csmpd_all_recv_done(w) || w->now_ns > deadline))
 				break;
 			err = io_uring_submit_and_wait_timeout(&p->ring, &cqe,
@@ -435,6 +457,9 @@ static int uring_run(struct csmpd_worker *w)
 			case UD_EVENT:
 				p->ev_armed = false;
 				break;
+			case UD_COMMIT:
+				p->commit_armed = false;
+				break;
 			case UD_CANCEL:
 				break;
 			default:
@@ -448,6 +473,10 @@ static int uring_run(struct csmpd_worker *w)
 		if (csmpd_inbox_pending(w))
 			csmpd_inbox_drain(w);
 		csmpd_req_tick(w);
+		if (w->parked) {
+			csmpd_clock(w);
+			csmpd_park_release(w);
+		}
 		queue_sends(w);
 
 		for (s = 0; s < ns && !cancelled; s++) {
@@ -460,6 +489,11 @@ static int uring_run(struct csmpd_worker *w)
 		}
 		if (!p->ev_armed) {
 			err = arm_event(w);
+			if (err)
+				return err;
+		}
+		if (w->parked && !p->commit_armed) {
+			err = arm_commit(w);
 			if (err)
 				return err;
 		}

@@ -57,7 +57,10 @@ static void usage(FILE *f)
 "                         22,23,25,35)\n"
 "  --sig-lifetime S       SignatureValidity length (default %u)\n"
 "  --sig-slack S          notBefore this far before now (default %u)\n"
-"  --db PATH              device registry database (SQLite)\n"
+"  --db PATH              device registry database (SQLite); a registration\n"
+"                         is answered once its record is committed (the\n"
+"                         config file's ack-after-commit = false answers at\n"
+"                         once)\n"
 "  --control PATH         control socket (csmpctl, csmp-request)\n"
 "  --metrics ADDR:PORT    Prometheus metrics over HTTP\n"
 "  --events PATH|-        events as JSON lines to PATH or stdout\n"
@@ -330,6 +333,7 @@ static void config_defaults(struct csmpd_config *c)
 	c->sig_slack = DEFAULT_SIG_SLACK;
 	c->exchange_lifetime = CSMPD_EXCHANGE_LIFETIME;
 	c->log_level = CSMPD_INFO;
+	c->ack_after_commit = true;
 }
 
 /*

@@ -93,6 +93,30 @@ static inline void csmp_spsc_pop(struct csmp_spsc *r)
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
 }
 
+/*
+ * Consumer: the i-th published slot after the oldest (peek_at(r, 0) is
+ * peek()), or NULL when fewer are published. With pop_n() it lets a
+ * consumer read ahead and free slots only once it is done with them (the
+ * registry writer keeps a transaction's records until it has committed,
+ * so a failed commit can be retried from the same slots).
+ */
+static inline void *csmp_spsc_peek_at(struct csmp_spsc *r, uint64_t i)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	if (atomic_load_explicit(&r->head, memory_order_acquire) - t <= i)
+		return NULL;
+	return r->slots + (size_t)((t + i) & r->mask) * r->slot_size;
+}
+
+/* Consumer: give the n oldest slots back to the producer. */
+static inline void csmp_spsc_pop_n(struct csmp_spsc *r, uint64_t n)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	atomic_store_explicit(&r->tail, t + n, memory_order_release);
+}
+
 /* Either side: slots in use (a gauge for queue depth). */
 static inline uint64_t csmp_spsc_depth(struct csmp_spsc *r)
 {
