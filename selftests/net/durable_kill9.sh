@@ -4,7 +4,8 @@
 # The ack-after-commit contract under kill -9: csmpd (default settings, a
 # real SQLite file) answers a registration flood from durable_reg, which
 # writes down every 2.03 it receives; csmpd is killed with SIGKILL at a
-# random moment while answers are flowing, five times. After each restart
+# random moment while answers are flowing, five times (alternating the
+# io_uring and recvmmsg/sendmmsg backends). After each restart
 # every EID whose answer was received is in the registry with the
 # SessionID of that answer, and reports with those SessionIDs are
 # recognised without re-registration. A last round with
@@ -43,10 +44,11 @@ ROUNDS=5
 printf '[csmpd]\n' >"$tmp/durable.conf"
 printf '[csmpd]\nack-after-commit = false\n' >"$tmp/fast.conf"
 
-# start CONFIG DB: csmpd in the namespace, up and listening.
+# start CONFIG DB [IO]: csmpd in the namespace, up and listening.
 start() {
 	: >"$tmp/log"
 	ip netns exec "$NS" "$CSMPD" --config "$1" --listen "$T" --workers 2 \
+		--io "${3:-uring}" \
 		--nms-key "$tmp/nms.pem" --db "$2" \
 		--control "$tmp/control.sock" --report-interval 3600 \
 		2>"$tmp/log" &
@@ -94,15 +96,16 @@ missing() {
 
 : >"$tmp/all"
 for r in $(seq $ROUNDS); do
-	check "round $r: csmpd starts on the registry" \
-		start "$tmp/durable.conf" "$tmp/registry.db"
+	io=$([ $((r % 2)) = 1 ] && echo uring || echo mmsg)
+	check "round $r: csmpd starts on the registry (--io $io)" \
+		start "$tmp/durable.conf" "$tmp/registry.db" "$io"
 	flood_and_kill "$r"
 	check "round $r: answers were flowing when csmpd was killed ($answered answered, the last $since_last ms before the kill)" \
 		test "$answered" -gt 0 -a "$since_last" -lt 300
 	cat "$tmp/ans.$r" >>"$tmp/all"
 
 	check "round $r: csmpd restarts after kill -9" \
-		start "$tmp/durable.conf" "$tmp/registry.db"
+		start "$tmp/durable.conf" "$tmp/registry.db" "$io"
 	m=$(missing "$tmp/all" "$tmp/registry.db")
 	check "round $r: every EID whose 2.03 was received is in the registry with its SessionID ($(wc -l <"$tmp/all") so far, $m missing)" \
 		test "$m" = 0
