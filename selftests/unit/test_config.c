@@ -138,6 +138,7 @@ static const struct bad bads[] = {
 	{ "[csmpd]\nlisten = 61628\n", 2, "not ADDR:PORT" },
 	{ "[csmpd]\ndb-sync = sometimes\n", 2, "not normal or full" },
 	{ "[csmpd]\nbackend-id = 70000\n", 2, "0..65535" },
+	{ "[csmpd]\nreply-ports = 41000-40000\n", 2, "reply-ports: '41000-40000' is not LO-HI" },
 	{ "workers = 2\n", 1, "outside a section" },
 	{ "[nope]\n", 1, "unknown section [nope]" },
 	{ "[csmpd\n", 1, "without ']'" },

@@ -271,6 +271,19 @@ static int key_csmpd(struct parser *ps, const char *k, char *v)
 		SET(CSMP_CONF_BACKEND_ID);
 		return ret;
 	}
+	if (!strcmp(k, "reply-ports")) {
+		unsigned int lo, hi;
+		int end = 0;
+
+		if (sscanf(v, "%u-%u%n", &lo, &hi, &end) != 2 || v[end] ||
+		    !lo || lo > hi || hi > 65535)
+			return perr(ps, "reply-ports: '%s' is not LO-HI with 1 <= LO <= HI <= 65535",
+				    v);
+		c->reply_lo = lo;
+		c->reply_hi = hi;
+		SET(CSMP_CONF_REPLY_PORTS);
+		return 0;
+	}
 	if (!strcmp(k, "db")) {
 		SET(CSMP_CONF_DB);
 		return set_str(ps, k, v, &c->db);

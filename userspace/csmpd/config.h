@@ -63,6 +63,7 @@ enum csmp_conf_bit {
 	CSMP_CONF_CONTROL, CSMP_CONF_METRICS, CSMP_CONF_EVENTS, CSMP_CONF_USER,
 	CSMP_CONF_LOG_LEVEL, CSMP_CONF_REPORT_INTERVAL, CSMP_CONF_SIG_LIFETIME,
 	CSMP_CONF_ACK_AFTER_COMMIT,
+	CSMP_CONF_REPLY_PORTS,
 	CSMP_CONF__MAX,
 };
 
@@ -73,6 +74,7 @@ struct csmp_conf {
 	unsigned int workers;
 	char *io;			/* auto | uring | mmsg */
 	unsigned int backend_id;
+	unsigned int reply_lo, reply_hi;	/* reply-ports, 0 0: ephemeral */
 	char *db;
 	bool db_sync_full;		/* default true: an fsync per commit */
 	bool ack_after_commit;		/* default true: answer once durable */

@@ -1133,6 +1133,10 @@ int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
 			  !strcmp(c->io, "mmsg") ? CSMPD_IO_MMSG : CSMPD_IO_AUTO;
 	if (FILESET(CSMP_CONF_BACKEND_ID))
 		cfg->backend_id = (__u16)c->backend_id;
+	if (FILESET(CSMP_CONF_REPLY_PORTS)) {
+		cfg->reply.lo = (__u16)c->reply_lo;
+		cfg->reply.hi = (__u16)c->reply_hi;
+	}
 	if (FILESET(CSMP_CONF_LOG_LEVEL))
 		cfg->log_level = c->log_level;
 	if (FILESET(CSMP_CONF_REPORT_INTERVAL))

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "lbctl.h"
+#include "csmp/reply.h"
 #include "maglev.h"
 #include "csmp_lb.skel.h"
 #include <csmp/kfuncs.h>
@@ -52,8 +53,8 @@ int csmp_lb_state_init(struct csmp_lb_state *st)
 	st->mode = CSMP_LB_MODE_ENCAP;
 	st->port = CSMP_PORT;
 	st->port_alt = CSMP_PORT_ALT;
-	st->reply_lo = 40000;
-	st->reply_hi = 49999;
+	st->reply_lo = CSMP_REPLY_RANGE_LO;
+	st->reply_hi = CSMP_REPLY_RANGE_HI;
 	/* A device may register 3 times at once, then once per 5 s. */
 	st->eid_rate = 200;
 	st->eid_burst = 3000;
@@ -717,10 +718,16 @@ int csmp_lb_apply(const char *pin_dir, const struct csmp_lb_state *st,
 		struct csmp_port v = none;
 		unsigned int j;
 
-		for (j = 0; j < st->n_be; j++)
-			if (p >= st->be[j].port_lo && p <= st->be[j].port_hi &&
-			    st->be[j].port_hi)
+		/* The block layout csmpd's --reply-ports uses too. */
+		for (j = 0; j < st->n_be; j++) {
+			struct csmp_reply_block blk = {
+				.lo = st->be[j].port_lo,
+				.hi = st->be[j].port_hi,
+			};
+
+			if (csmp_reply_block_has(&blk, p))
 				v.backend = st->be[j].id;
+		}
 		if (bpf_map_update_elem(ports, &p, &v, BPF_ANY)) {
 			err = -errno;
 			goto out_free;

@@ -281,7 +281,7 @@ static int pb_message(struct jctx *c, const ProtobufCMessageDescriptor *desc,
 	int ret;
 
 	if (!json_is_object(j))
-		return fail(c, -EINVAL, "%s: expected an object", desc->short_name);
+		return fail(c, -EINVAL, "expected a %s object", desc->short_name);
 	m = csmp_arena_alloc(c->a, desc->sizeof_message);
 	if (!m)
 		return fail(c, -ENOMEM, "out of room");
