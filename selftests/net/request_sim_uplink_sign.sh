@@ -87,7 +87,7 @@ CONF
 	signed=$(jq .uplink.signed "$j") bad=$(jq .uplink.bad_signature "$j")
 	reports=$(jq .reports_sent "$j") regs=$(jq .reg_attempts "$j")
 	diag "$suite: sim $(jq -c '{registered, reg_attempts, reports_sent, uplink}' "$j")"
-	diag "$suite: csmpd $(jq -c '{verified: [.workers[].verified_ok] | add, failed: [.workers[].verify_failed] | add, reports: [.workers[].reports] | add}' <<<"$s" 2>/dev/null)"
+	diag "$suite: csmpd $(jq -c '{verified: [.workers[].verified_ok] | add, sig_bad: [.workers[].verify_failed.sig_bad] | add, reports: [.workers[].reports] | add}' <<<"$s" 2>/dev/null)"
 	check "$suite: reply-ports from the config file" \
 		grep -q 'REPLY_PORTS: head-end requests from reply ports 41000-41099 (50 per worker)' "$tmp/log"
 	check "$suite: every device registered with signed registrations (exit 0)" \
