@@ -36,3 +36,27 @@ $(VMT_CORPUS): $(VMT_BIN) $(VMT_PCAPS)
 	$(call msg,CORPUS,$@)
 	@test -n "$(VMT_PCAPS)" || { echo "no fixtures in ../shared/fixtures" >&2; exit 1; }
 	$(Q)$(VMT_BIN) corpus $@ $(VMT_PCAPS) >/dev/null
+
+# DKMS: the module's sources (Kbuild, kmod/, the shared headers and the
+# build script) go to /usr/src/csmp-<version>/; dkms builds and installs it
+# for the running kernel and again after every kernel update.
+DKMS_VERSION	?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//;s/-/./g' || echo 0)
+DKMS_SRC	:= $(DESTDIR)/usr/src/csmp-$(DKMS_VERSION)
+DKMS_KERNEL	?= $(shell uname -r)
+
+.PHONY: dkms-src dkms-install
+dkms-src:
+	$(Q)rm -rf $(DKMS_SRC)
+	$(Q)install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/include/csmp $(DKMS_SRC)/scripts/vm
+	$(Q)install -m 0644 Kbuild $(DKMS_SRC)/
+	$(Q)sed 's/@VERSION@/$(DKMS_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+	$(Q)install -m 0644 kmod/Kbuild kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	$(Q)install -m 0644 include/csmp/*.h $(DKMS_SRC)/include/csmp/
+	$(Q)install -m 0755 scripts/kmod-build.sh $(DKMS_SRC)/scripts/
+	$(Q)install -m 0644 scripts/vm/kernels.sh $(DKMS_SRC)/scripts/vm/
+	@echo "  DKMS     $(DKMS_SRC)"
+
+dkms-install: dkms-src
+	dkms add -m csmp -v $(DKMS_VERSION)
+	dkms build -m csmp -v $(DKMS_VERSION) -k $(DKMS_KERNEL)
+	dkms install -m csmp -v $(DKMS_VERSION) -k $(DKMS_KERNEL)
