@@ -37,9 +37,22 @@ out_top=$top/$B/kmod
 log() { printf '  %-8s %s\n' "$1" "$2"; }
 die() { echo "kmod-build: $*" >&2; exit 1; }
 
+# sections FILE: its ELF section names, one per line (captured whole: grep
+# -q on a pipe would SIGPIPE readelf and fail the pipeline under pipefail).
+sections() {
+	readelf -SW "$1" 2>/dev/null | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\).*/\1/p'
+}
+
+# has_section FILE NAME
+has_section() {
+	local all
+	all=$(sections "$1")
+	grep -qx -- "$2" <<<"$all"
+}
+
 # has_btf FILE: an ELF file with a .BTF section.
 has_btf() {
-	readelf -S "$1" 2>/dev/null | grep -q ' \.BTF '
+	has_section "$1" .BTF
 }
 
 # vmlinux_from_vmlinuz VMLINUZ OUT: the bzImage payload is xz; the first
@@ -79,8 +92,8 @@ build_resolve_btfids() {
 # resolved (a set8 is cnt, flags, then cnt (id, flags) pairs).
 check_ko() {
 	local ko=$1 words cnt i
-	readelf -S "$ko" | grep -q ' \.BTF ' || die "$ko: no .BTF section"
-	readelf -S "$ko" | grep -q ' \.BTF_ids ' || die "$ko: no .BTF_ids section"
+	has_section "$ko" .BTF || die "$ko: no .BTF section"
+	has_section "$ko" .BTF_ids || die "$ko: no .BTF_ids section"
 	words=($(objcopy -O binary --only-section=.BTF_ids "$ko" /dev/stdout |
 		 od -An -v -tu4))
 	cnt=${words[0]:-0}

@@ -56,7 +56,7 @@ for c in qemu-system-x86_64 busybox cpio gzip xz; do
 	command -v $c >/dev/null || skip_all "needs $c (scripts/setup.sh)"
 done
 busybox_bin=$(command -v busybox)
-file -L "$busybox_bin" 2>/dev/null | grep -q 'statically linked' ||
+[[ $(file -L "$busybox_bin" 2>/dev/null) == *"statically linked"* ]] ||
 	skip_all "busybox is not static (install busybox-static)"
 
 kernels=()
