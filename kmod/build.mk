@@ -18,8 +18,20 @@ VMT_CORPUS	:= $(VM_B)/corpus.bin
 VMT_PCAPS	:= $(wildcard ../shared/fixtures/*.pcap)
 VMT_HDRS	:= selftests/vm/vmtest.h $(wildcard include/csmp/*.h)
 
+VMB_BIN		:= $(VM_B)/csmp_vmbench
+
 .PHONY: vmtest-deps
-vmtest-deps: $(VMT_BIN) $(VMT_OBJ) $(VMT_CORPUS)
+vmtest-deps: $(VMT_BIN) $(VMT_OBJ) $(VMT_CORPUS) $(VMB_BIN)
+
+# csmp_lb timing on both paths (scripts/bench/vm.sh): libcsmp's LB control
+# code and the bpf suite's frame helpers, linked statically.
+$(VMB_BIN): selftests/vm/csmp_vmbench.c $(LIBCSMP) $(BPF_SKELS) $(VMT_HDRS) \
+		selftests/bpf/lb_test.h
+	$(call msg,CC-STATIC,$@)
+	@mkdir -p $(VM_B)
+	$(Q)$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -g -static -Iinclude \
+		-Iuserspace/lib -Iselftests/bpf -I$(B)/bpf -I$(B)/gen -o $@ $< \
+		$(LIBCSMP) -lsodium -lbpf -lelf -lz
 
 $(VMT_BIN): selftests/vm/csmp_vmtest.c $(VMT_HDRS)
 	$(call msg,CC-STATIC,$@)

@@ -52,7 +52,7 @@ emit() { # pass|fail name
 }
 
 skip_all() { echo "# SKIP $*"; exit 4; }
-for c in qemu-system-x86_64 busybox cpio gzip xz; do
+for c in qemu-system-x86_64 busybox cpio gzip xz ip ldd dash; do
 	command -v $c >/dev/null || skip_all "needs $c (scripts/setup.sh)"
 done
 busybox_bin=$(command -v busybox)
@@ -76,11 +76,25 @@ build_log=$top/$B/vm/build.log
 mkdir -p "$top/$B/vm"
 kdirs=()
 for v in "${kernels[@]}"; do kdirs+=("$(csmp_kdir "$v")"); done
-if ! { make -s all && make -s vmtest-deps && bash scripts/kmod-build.sh "${kdirs[@]}"; } >"$build_log" 2>&1; then
+if ! { make -s all tests && make -s vmtest-deps && bash scripts/kmod-build.sh "${kdirs[@]}"; } >"$build_log" 2>&1; then
 	sed 's/^/# /' "$build_log" | tail -n 40
 	emit fail "vm: build module, BPF objects and guest programs"
 	exit 1
 fi
+
+# ship_elf FILE ROOT DEST: a dynamically linked host program and its
+# shared libraries (the guests run the bpf suite's ASan binaries and
+# iproute2's ip, which its tests call; busybox ip cannot name a veth peer).
+ship_elf() {
+	local f=$1 root=$2 dest=$3 lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$f" "$root$dest"
+	for lib in $(ldd "$f" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
 
 # stage_initrd REL DIR: the initramfs tree and its gzip'd cpio.
 stage_initrd() {
@@ -88,7 +102,9 @@ stage_initrd() {
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,csmp/bpf,lib/modules/"$rel"}
 	cp "$busybox_bin" "$root/bin/busybox"
-	ln -s busybox "$root/bin/sh"
+	# /bin/sh is dash: busybox sh runs its own applets before PATH, and
+	# the bpf suite's tests need iproute2's ip through system().
+	ship_elf "$(command -v dash)" "$root" /bin/sh
 	install -m 0755 scripts/vm/init "$root/init"
 	cp scripts/vm/guest.sh "$B/vm/csmp_vmtest" "$B/vm/kfunc_test.bpf.o" \
 		"$B/vm/corpus.bin" "$root/csmp/"
@@ -97,6 +113,18 @@ stage_initrd() {
 	for f in "$B"/bpf/*.bpf.o; do
 		[ -f "$f" ] && cp "$f" "$root/csmp/bpf/"
 	done
+	# The bpf suite's test binaries (csmp_lb fixture tables and more),
+	# run in the guest without and with the kfunc path, and what they
+	# read: iproute2's ip, the fixture pcaps at $CSMP_TOP/../shared.
+	if [ "$mode" = test ]; then
+		for f in "$B"/selftests/bpf/*; do
+			[ -f "$f" ] && [ -x "$f" ] && ship_elf "$f" "$root" "/csmp/host/$(basename "$f")"
+		done
+	fi
+	cp "$B/vm/csmp_vmbench" "$root/csmp/"
+	ship_elf "$(command -v ip)" "$root" /usr/sbin/ip
+	mkdir -p "$root/csmp/top" "$root/csmp/shared/fixtures"
+	cp ../shared/fixtures/*.pcap "$root/csmp/shared/fixtures/" 2>/dev/null
 	for m in drivers/net/veth net/core/pktgen; do
 		f=/lib/modules/$rel/kernel/$m.ko
 		if [ -f "$f" ]; then
@@ -119,7 +147,7 @@ boot() { # REL DIR
 		-display none -monitor none -no-reboot \
 		-serial file:"$d/console.log" -serial file:"$d/tap.log" \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$d/initrd.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=4 csmp.mode=$mode" \
+		-append "console=ttyS0 panic=-1 loglevel=4 csmpvm_mode=$mode csmpvm_rounds=${CSMP_BENCH_ROUNDS:-1000}" \
 		</dev/null >"$d/qemu.log" 2>&1
 }
 
@@ -136,8 +164,10 @@ for rel in "${kernels[@]}"; do
 		if [[ $line =~ ^(not\ )?ok\ (-\ |[0-9]+\ )?(.*)$ ]]; then
 			[ -n "${BASH_REMATCH[1]}" ] && echo "not ok - $rel: ${BASH_REMATCH[3]}" ||
 				echo "ok - $rel: ${BASH_REMATCH[3]}"
-		else
+		elif [[ $line == \#* ]]; then
 			echo "$line"
+		else
+			echo "# $line"
 		fi
 	done >"$d/tap.renum"
 	while IFS= read -r line; do

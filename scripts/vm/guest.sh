@@ -82,10 +82,32 @@ t_objects_with_module() {
 	$T diff $C/corpus.bin $OBJS
 }
 
+# The bpf suite's binaries (csmp_lb fixture tables: verdicts, counters
+# and exact output bytes) with use_kfuncs=$1. Run without the module at 0
+# and with it at 1, the same expected tables hold on both paths.
+t_bpf_suite() {
+	for t in $C/host/*; do
+		[ -x "$t" ] || continue
+		name=${t##*/}
+		CSMP_TOP=$C/top CSMP_TEST_USE_KFUNCS=$1 PATH=/usr/sbin:/bin \
+			ASAN_OPTIONS=detect_leaks=1 timeout 200 $t 2>&1 |
+			sed -e "s/^ok [0-9]* \(.*\)/ok - $name use_kfuncs=$1: \1/" \
+			    -e "s/^not ok [0-9]* \(.*\)/not ok - $name use_kfuncs=$1: \1/" \
+			    -e '/^#  *\(RUN\|OK\) /d' -e '/^\(not \)\{0,1\}ok - /b' \
+			    -e '/^#/b' -e 's/^/# /'
+	done
+}
+t_bpf_suite_without_module() { not_loaded || rmmod csmp; t_bpf_suite 0; }
+t_bpf_suite_with_module() { loaded || insmod $KO; t_bpf_suite 1; }
+
+t_net_modules() {
+	insmod /lib/modules/$REL/veth.ko
+	insmod /lib/modules/$REL/pktgen.ko
+	check "veth and pktgen modules load" [ -e /proc/net/pktgen/pgctrl ] &&
+		grep -q '^veth ' /proc/modules
+}
+
 t_pktgen() {
-	insmod /lib/modules/$REL/veth.ko 2>/dev/null
-	insmod /lib/modules/$REL/pktgen.ko 2>/dev/null
-	check "veth and pktgen modules load" [ -e /proc/net/pktgen/pgctrl ]
 	ip link add csa type veth peer name csb
 	# busybox ip ignores the peer name: the peer is the other new link.
 	rx=csa
@@ -114,16 +136,23 @@ run() { # name function
 case ${1:-test} in
 test)
 	echo "# kernel $REL, $(ls $C/bpf 2>/dev/null | wc -l) project BPF objects"
+	run "veth and pktgen" t_net_modules
 	run "project objects without the module" t_objects_without_module
 	run "insmod/rmmod cycles" t_insmod_cycles
 	run "kfuncs equal the C library" t_kfuncs
 	run "project objects with the module" t_objects_with_module
+	run "bpf suite with kfuncs" t_bpf_suite_with_module
+	rmmod csmp
+	run "bpf suite without the module" t_bpf_suite_without_module
+	insmod $KO
 	run "XDP on veth with pktgen" t_pktgen
 	run "final rmmod" t_rmmod_final
 	;;
 bench)
+	echo "# kernel $REL"
+	insmod /lib/modules/$REL/veth.ko
 	insmod $KO
-	$T bench $C/corpus.bin $C/bpf/csmp_lb.bpf.o
-	rmmod csmp
+	check "csmp.ko loads for the bench" loaded
+	CSMP_TOP=$C/top PATH=/usr/sbin:/bin $C/csmp_vmbench ${CSMP_BENCH_ROUNDS:-1000}
 	;;
 esac

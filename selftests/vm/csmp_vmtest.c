@@ -718,7 +718,7 @@ static int diff_object(const char *path, long n_random)
 		}
 		if (unsupported)
 			diag("%s: BPF_PROG_TEST_RUN unsupported for this program", name);
-		tap(!bad && !unsupported, "%s/%s: same verdict and bytes with and without kfuncs (%d frames)",
+		tap(!bad && !unsupported, "%s/%s: same verdict and bytes with and without kfuncs (%d frames, maps as loaded)",
 		    basename_of(path), name, runs);
 	}
 	if (!n_progs)
