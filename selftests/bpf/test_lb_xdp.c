@@ -36,6 +36,18 @@ static int add_be(struct csmp_lb_state *st, uint16_t id, const char *addr,
 	return csmp_lb_parse_addr(addr, &be->addr);
 }
 
+/*
+ * CSMP_TEST_USE_KFUNCS=1 runs every table through csmp.ko's kfuncs instead
+ * of the BPF fallback: the vm suite does, in qemu guests with the module
+ * loaded, so the same expected verdicts and bytes hold on both paths.
+ */
+static bool lbt_use_kfuncs(void)
+{
+	const char *v = getenv("CSMP_TEST_USE_KFUNCS");
+
+	return v && !strcmp(v, "1");
+}
+
 FIXTURE_SETUP(lb)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -59,7 +71,9 @@ FIXTURE_SETUP(lb)
 	oo.pin_root_path = self->pin;
 	self->skel = csmp_lb__open_opts(&oo);
 	ASSERT_NE(NULL, self->skel);
-	self->skel->rodata->use_kfuncs = false;
+	self->skel->rodata->use_kfuncs = lbt_use_kfuncs();
+	if (lbt_use_kfuncs())
+		ASSERT_EQ(1, csmp_lb_kfuncs_present());
 	ASSERT_EQ(0, csmp_lb__load(self->skel));
 	self->prog = bpf_program__fd(self->skel->progs.csmp_lb);
 	self->stats = bpf_map__fd(self->skel->maps.csmp_stats);
