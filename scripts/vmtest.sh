@@ -117,8 +117,15 @@ stage_initrd() {
 	# run in the guest without and with the kfunc path, and what they
 	# read: iproute2's ip, the fixture pcaps at $CSMP_TOP/../shared.
 	if [ "$mode" = test ]; then
+		: >"$root/csmp/kfunc-tests"
 		for f in "$B"/selftests/bpf/*; do
-			[ -f "$f" ] && [ -x "$f" ] && ship_elf "$f" "$root" "/csmp/host/$(basename "$f")"
+			[ -f "$f" ] && [ -x "$f" ] || continue
+			ship_elf "$f" "$root" "/csmp/host/$(basename "$f")"
+			# Worth a second run with the module only if it can
+			# switch to the kfunc path (test_lb_xdp.c).
+			if grep -q CSMP_TEST_USE_KFUNCS "$f"; then
+				basename "$f" >>"$root/csmp/kfunc-tests"
+			fi
 		done
 	fi
 	cp "$B/vm/csmp_vmbench" "$root/csmp/"

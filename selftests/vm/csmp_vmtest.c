@@ -581,6 +581,11 @@ static int cmd_verify(int argc, char **argv)
 		int has_flag = 0, err;
 		struct bpf_object *obj = open_obj(argv[i], flag, &has_flag);
 
+		if (obj && flag && !has_flag) {
+			/* Nothing to switch: the use_kfuncs=0 run covered it. */
+			bpf_object__close(obj);
+			continue;
+		}
 		err = obj ? bpf_object__load(obj) : -ENOENT;
 		bpf_object__close(obj);
 		if (want_reject_flagged && has_flag && flag)
