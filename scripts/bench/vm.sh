@@ -25,11 +25,14 @@ fi
 get() { sed -n "s/^# BENCH $1 //p" "$log" | tail -n1; }
 rel=$(sed -n 's/^# kernel //p' "$log" | tail -n1)
 jq -n --argjson ratio "$(get kfunc_over_bpf_ratio)" \
+      --argjson p25 "$(get kfunc_over_bpf_ratio_p25)" \
+      --argjson p75 "$(get kfunc_over_bpf_ratio_p75)" \
       --argjson bpf "$(get bpf_ns_per_packet)" \
       --argjson kf "$(get kfunc_ns_per_packet)" \
       --argjson frames "$(get frames)" \
       --argjson calls "$(get calls_per_path)" \
-      '{kfunc_over_bpf_ratio: $ratio, bpf_ns_per_packet: $bpf,
+      '{kfunc_over_bpf_ratio: $ratio, kfunc_over_bpf_ratio_p25: $p25,
+        kfunc_over_bpf_ratio_p75: $p75, bpf_ns_per_packet: $bpf,
         kfunc_ns_per_packet: $kf, frames: $frames, calls_per_path: $calls}' \
 	>"$out/vm.json"
 {
@@ -40,13 +43,14 @@ jq -n --argjson ratio "$(get kfunc_over_bpf_ratio)" \
 	echo "\`bpf_csmp_eid_hash\` from csmp.ko). The $(get frames) device-to-VIP frames of the fixture"
 	echo "captures, $(get calls_per_path) BPF_PROG_TEST_RUN calls per path (repeat = 1, alternating"
 	echo "paths call by call), kernel-reported duration summed; every call's verdict and output"
-	echo "bytes were equal on both paths. Emulation inflates absolute figures; compare the ratio."
+	echo "bytes were equal on both paths. A round is every frame once on each path; the ratio is"
+	echo "the median over rounds. Emulation inflates absolute figures; compare the ratio."
 	echo
 	echo "| path | ns/packet (emulated) |"
 	echo "| --- | ---: |"
 	echo "| BPF fallback | $(get bpf_ns_per_packet) |"
 	echo "| kfuncs (csmp.ko) | $(get kfunc_ns_per_packet) |"
-	echo "| **kfunc / BPF ratio** | **$(get kfunc_over_bpf_ratio)** |"
+	echo "| **kfunc / BPF ratio** (median of per-round ratios; p25-p75) | **$(get kfunc_over_bpf_ratio)** ($(get kfunc_over_bpf_ratio_p25)-$(get kfunc_over_bpf_ratio_p75)) |"
 	echo
 	echo "Reproduce:"
 	echo
