@@ -10,7 +10,9 @@
 #   - csmpd keeps running and reports from registered devices are still
 #     recognised;
 #   - once there is space again csmpd says so, answers the devices as they
-#     retry, and the retransmitted registration was recorded once.
+#     retry, and the retransmitted registration was recorded once;
+#   - a worker waiting for a commit that does not come does not spin, and
+#     SIGTERM still stops csmpd, which says what it could not commit.
 source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip jq sqlite3 unshare mount
@@ -126,8 +128,26 @@ check "every answered registration is in the registry" \
 check "the retransmitted registration was recorded once" \
 	test "$(sqlite3 -readonly "$DB" "SELECT registrations FROM devices WHERE eid = '00E2000000000001'")" = 1
 
+# ---- full again, then stopped ------------------------------------------------------
+dd if=/dev/zero of="$tmp/fs/fill" bs=64k 2>/dev/null
+dd if=/dev/zero of="$tmp/fs/fill2" bs=512 2>/dev/null
+reg repeat --pcap "$FIX" --eid 00E2000000000002 --count 1 --seconds 0.5 \
+	>"$tmp/repeat2.json"
+check "full again: the new registration is parked, not answered" \
+	test "$(jq .answers "$tmp/repeat2.json")" = 0 -a "$(stat_sum registrations_held)" -ge 1
+# A worker waits for the commit on an eventfd, not in a loop: over one
+# second csmpd uses a small fraction of a CPU (a spinning worker would
+# use most of one).
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+c0=$(cpu)
+sleep 1
+c1=$(cpu)
+check "no busy wait while an answer waits for a failing registry ($((c1 - c0)) ticks of $(getconf CLK_TCK) in 1 s)" \
+	test $((c1 - c0)) -lt $(($(getconf CLK_TCK) / 5))
 kill -TERM "$pid"
 wait "$pid"
-check "csmpd exits 0 on SIGTERM" test $? = 0
+check "csmpd exits 0 on SIGTERM even with the registry failing" test $? = 0
 pid=
+check "at exit it says how many records could not be committed" \
+	grep -q "%CSMP-3-DB_WRITE: $DB: stopping with [0-9]* records not committed" "$tmp/log"
 tap_done

@@ -72,6 +72,8 @@ TEST(shipped_example_parses_with_defaults)
 	EXPECT_STREQ("[::]:61628", c.listen[0]);
 	EXPECT_STREQ(CSMP_DEF_DB, c.db);
 	EXPECT_EQ(50u, c.commit_interval_ms);
+	EXPECT_TRUE(c.db_sync_full);	/* an fsync per group commit */
+	EXPECT_TRUE(c.ack_after_commit);	/* answered once durable */
 	EXPECT_FALSE(c.policy->allowlist);
 	EXPECT_EQ((unsigned int)CSMP_SIGPOL_OFF, c.policy->uplink_sig);
 	csmp_conf_free(&c);
@@ -112,6 +114,8 @@ TEST(shipped_example_uncommented_parses)
 	}
 	EXPECT_EQ(2u, c.n_listen);
 	EXPECT_EQ(2u, c.workers);
+	EXPECT_TRUE(c.ack_after_commit);
+	EXPECT_NE(0ull, c.set & (1ull << CSMP_CONF_ACK_AFTER_COMMIT));
 	EXPECT_STREQ("127.0.0.1:9628", c.metrics);
 	EXPECT_TRUE(c.policy->allowlist == false);
 	EXPECT_EQ(3u, c.policy->n_allow);
@@ -137,6 +141,8 @@ static const struct bad bads[] = {
 	{ "[csmpd]\nbogus = 1\n", 2, "unknown option 'bogus' in [csmpd]" },
 	{ "[csmpd]\nlisten = 61628\n", 2, "not ADDR:PORT" },
 	{ "[csmpd]\ndb-sync = sometimes\n", 2, "not normal or full" },
+	{ "[csmpd]\nack-after-commit = later\n", 2,
+	  "ack-after-commit: 'later' is not true or false" },
 	{ "[csmpd]\nbackend-id = 70000\n", 2, "0..65535" },
 	{ "[csmpd]\nreply-ports = 41000-40000\n", 2, "reply-ports: '41000-40000' is not LO-HI" },
 	{ "workers = 2\n", 1, "outside a section" },

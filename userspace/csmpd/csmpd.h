@@ -504,6 +504,7 @@ bool csmpd_park_full(const struct csmpd_worker *w);
 void csmpd_tx_park(struct csmpd_worker *w, struct csmpd_tx *tx, __u64 seq);
 bool csmpd_seq_committed(struct csmpd_worker *w, __u64 seq);
 void csmpd_park_release(struct csmpd_worker *w);
+void csmpd_park_abandon(struct csmpd_worker *w);
 void csmpd_counters_sum(const struct csmpd_daemon *d,
 			struct csmpd_counters *out);
 unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid);

@@ -235,6 +235,7 @@ static int mmsg_run(struct csmpd_worker *w)
 	}
 	csmpd_inbox_drain(w);
 	csmpd_park_release(w);
+	csmpd_park_abandon(w);	/* no commit in time: never sent */
 	mmsg_flush(w);
 	return 0;
 }

@@ -426,6 +426,10 @@ static int uring_run(struct csmpd_worker *w)
 			}
 			if (cancelled && !any_armed(p, ns))
 				csmpd_recv_done(w);
+			/* Answers whose commit did not come in time are
+			 * never sent: the devices register again. */
+			if (cancelled && w->now_ns > deadline)
+				csmpd_park_abandon(w);
 			if (w->recv_done && !w->tx_inflight && !w->txq &&
 			    !w->parked && !csmpd_inbox_pending(w) &&
 			    (csmpd_all_recv_done(w) || w->now_ns > deadline))

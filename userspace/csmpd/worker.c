@@ -171,6 +171,21 @@ void csmpd_park_release(struct csmpd_worker *w)
 	CSMPD_SET(&w->ctr, parked, w->n_parked);
 }
 
+/* Stopping and out of time: the parked answers are dropped unsent. */
+void csmpd_park_abandon(struct csmpd_worker *w)
+{
+	struct csmpd_tx *tx;
+
+	while ((tx = w->parked)) {
+		w->parked = tx->next;
+		csmpd_tx_release(w, tx);
+		CSMPD_INC(&w->ctr, reg_withheld);
+	}
+	w->parked_tail = &w->parked;
+	w->n_parked = 0;
+	CSMPD_SET(&w->ctr, parked, 0);
+}
+
 /* ---- inbox (cross-shard hand-off) --------------------------------------- */
 
 static int inbox_init(struct csmpd_inbox *ib)
