@@ -37,6 +37,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+[ -n "${RQ_KEEP:-}" ] && trap - EXIT
 
 netns_add rq || exit 1
 NS=$(ns rq)
@@ -156,7 +157,7 @@ check "a POST whose value does not fit the message is refused with the field" \
 
 # What csmpd would never send: the device's signature checks.
 T="[$(addr 3)]:61628"
-tam() { ip netns exec "$NS" "$TAMPER" --target "$T" --key "$tmp/nms.pem" --mode "$1"; }
+tam() { ip netns exec "$NS" "$TAMPER" --target "$T" --key "$tmp/nms.pem" --mode "$1" --sport 39999; }
 check "device accepts a good signed POST (2.01)" test "$(tam good)" = 2.01
 check "tampered signature: 4.01" test "$(tam sig)" = 4.01
 check "tampered payload: 4.01" test "$(tam payload)" = 4.01
@@ -175,6 +176,13 @@ rq 00C50000000000FF 1 2>"$tmp/unk"
 check "unknown device: exit 1, said so" \
 	test $? = 1 -a -n "$(grep 'is not registered with this csmpd' "$tmp/unk")"
 
+st=$(ip netns exec "$NS" "$CTL" --control "$tmp/ctl.sock" stats --json)
+req() { jq "[.workers[].requests.$1] | add" <<<"$st"; }
+diag "csmpd requests: $(jq -c '[.workers[].requests]' <<<"$st"), device log: $(jq -s "[.[] | select(.port >= $LO and .port <= $HI)] | length" "$tmp/serve.log")"
+check "csmpd stats: every answered request counted, timeouts 2, tries 1+3" \
+	test "$(req answered)" = "$(jq -s "[.[] | select(.port >= $LO and .port <= $HI)] | length" "$tmp/serve.log")" \
+	-a "$(req timeouts)" = 2 -a "$(req refused)" = 1 \
+	-a "$(req sent)" = $(( $(req answered) + 4 ))
 stop
 j=$tmp/sim.json
 check "the devices counted 3 good signed POSTs from csmpd + 1 direct, 2 bad, 1 unsigned" \

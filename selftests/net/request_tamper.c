@@ -7,6 +7,7 @@
  * so a tampered request can only come from outside it.
  *
  *   request_tamper --target [ADDR]:PORT --key NMS.pem --mode good|sig|payload|unsigned
+ *                  [--sport PORT]   (its source port; default ephemeral)
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -26,11 +27,13 @@ int main(int argc, char **argv)
 		{ "target", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "sport", required_argument, NULL, 's' },
 		{ 0 },
 	};
 	const char *target = NULL, *keyp = NULL, *mode = "good";
 	Csmp__GroupAssign ga = CSMP__GROUP_ASSIGN__INIT;
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
 	struct csmp_signer *signer = NULL;
 	struct csmp_key *key = NULL;
 	struct csmp_coap_enc e;
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 			keyp = optarg;
 		else if (opt == 'm')
 			mode = optarg;
+		else if (opt == 's')
+			from.sin6_port = htons((uint16_t)atoi(optarg));
 		else
 			return 2;
 	}
@@ -90,6 +95,7 @@ int main(int argc, char **argv)
 	n = csmp_coap_enc_finish(&e);
 	fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	if (n < 0 || fd < 0 ||
+	    bind(fd, (struct sockaddr *)&from, sizeof(from)) ||
 	    sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return 1;
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };

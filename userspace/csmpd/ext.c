@@ -811,7 +811,7 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 		for (c = CSMP_R_SIG_BAD; c <= CSMP_R_SIG_MISSING; c++)
 			json_object_set_new(sigf, csmp_reason_name(c),
 					    json_integer((json_int_t)s.reason[c]));
-		json_array_append_new(workers, json_pack(
+		json_t *wj = json_pack(
 			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
 			"worker", (int)i,
 			"received", (json_int_t)s.rx_dgrams,
@@ -832,7 +832,17 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 			"registrations_duplicate_held", (json_int_t)s.reg_dup_held,
 			"reasons", reasons_json(s.reason),
 			"reports", (json_int_t)s.reports,
-			"reports_unknown_session", (json_int_t)s.reports_unknown));
+			"reports_unknown_session", (json_int_t)s.reports_unknown);
+
+		/* Head-end requests (request.c). */
+		json_object_set_new(wj, "requests", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I}",
+			"sent", (json_int_t)s.req_sent,
+			"answered", (json_int_t)s.req_answered,
+			"timeouts", (json_int_t)s.req_timeouts,
+			"unmatched", (json_int_t)s.req_unmatched,
+			"refused", (json_int_t)s.req_refused));
+		json_array_append_new(workers, wj);
 	}
 	csmp_db_get_stats(o->db, &ds);
 	resp = json_pack("{s:o,s:{s:I,s:I,s:I,s:b,s:I,s:I},s:{s:I,s:I},s:I}",
@@ -993,6 +1003,11 @@ static const struct fam fams[] = {
 	{ "csmp_signature_cache_hits_total", "counter", "Downlink signatures reused from the cache.", CTR(sig_cache_hits) },
 	{ "csmp_dropped_total", "counter", "Valid CSMP not acted on.", CTR(dropped) },
 	{ "csmp_devices", "gauge", "Devices in the worker's shard.", CTR(devices) },
+	{ "csmp_requests_sent_total", "counter", "Head-end requests sent (retries included).", CTR(req_sent) },
+	{ "csmp_requests_answered_total", "counter", "Head-end requests the device answered.", CTR(req_answered) },
+	{ "csmp_requests_timeouts_total", "counter", "Head-end requests with no answer in time.", CTR(req_timeouts) },
+	{ "csmp_requests_unmatched_total", "counter", "Datagrams on a request socket that answer no request of ours.", CTR(req_unmatched) },
+	{ "csmp_requests_refused_total", "counter", "Head-end requests not sent (unknown device, signing, full).", CTR(req_refused) },
 };
 
 static __u64 ctr_at(const struct csmpd_counters *c, size_t off)
