@@ -69,6 +69,15 @@ reg flood --pcap "$FIX" --devices 50 --eid-base 00E1000000000000 \
 check "50 devices registered while there is space" \
 	test "$(jq .answered "$tmp/before.json")" = 50
 
+# Back-to-back retransmissions while the answer waits for its commit: one
+# record, and every answer that leaves is the same committed 2.03.
+reg repeat --pcap "$FIX" --eid 00E1000000000100 --mid 777 --count 3 \
+	--interval-ms 0 --seconds 0.5 >"$tmp/dup.json"
+check "retransmissions right after a registration: answered with one and the same 2.03 ($(jq -c '{answers,distinct}' "$tmp/dup.json"))" \
+	test "$(jq .answers "$tmp/dup.json")" -ge 1 -a "$(jq .distinct "$tmp/dup.json")" = 1
+check "retransmissions right after a registration: recorded once" \
+	test "$(sqlite3 -readonly "$DB" "SELECT registrations FROM devices WHERE eid = '00E1000000000100'")" = 1
+
 # ---- the disk is full --------------------------------------------------------
 dd if=/dev/zero of="$tmp/fs/fill" bs=64k 2>/dev/null
 dd if=/dev/zero of="$tmp/fs/fill2" bs=512 2>/dev/null
