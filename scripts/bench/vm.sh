@@ -7,6 +7,12 @@
 # Software emulation makes absolute nanoseconds meaningless; the ratio is
 # the figure. Writes build/bench/vm.json and build/bench/vm.md.
 set -euo pipefail
+case ${1:-} in
+-h|--help)
+	echo "usage: scripts/bench/vm.sh   (env: CSMP_BENCH_ROUNDS=1000, CSMP_BENCH_KERNEL=6.1)"
+	echo "example: CSMP_BENCH_ROUNDS=200 scripts/bench/vm.sh && cat build/bench/vm.json"
+	exit 0 ;;
+esac
 cd "$(dirname "$0")/../.."
 out=build/bench
 mkdir -p "$out"

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <linux/types.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -553,6 +554,15 @@ static int cmd_kfunc(int argc, char **argv)
 	kfunc_equivalence(obj, "vt_xdp_classify", "xdp", n_random);
 	kfunc_equivalence(obj, "vt_tc_classify", "tc", n_random / 2);
 	kfunc_hash(obj, n_random);
+	/*
+	 * A loaded program that calls the kfuncs holds a module reference:
+	 * delete_module refuses with EWOULDBLOCK (the refcount, not a holder
+	 * module, which would be EBUSY).
+	 */
+	err = (int)syscall(SYS_delete_module, "csmp", O_NONBLOCK);
+	tap(err && errno == EWOULDBLOCK,
+	    "rmmod csmp refused while a kfunc caller is loaded (%s)",
+	    err ? strerror(errno) : "module removed!");
 out:
 	bpf_object__close(obj);
 	return failures ? 1 : 0;
