@@ -24,6 +24,15 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader after probing BTF for csmp.ko's kfuncs. */
 const volatile bool use_kfuncs = false;
 
+/*
+ * How long a CPU reuses a backend's next hop (csmp_fib_cache) before it
+ * asks bpf_fib_lookup again; 0 looks up every packet. The lookup is the
+ * largest single cost of a steered packet (scripts/bench/xdp.sh), and a
+ * route or neighbour change reaching the LB within this window is far
+ * below the failover times of the routing protocols that cause it.
+ */
+const volatile __u64 fib_cache_ns = 100 * 1000 * 1000;
+
 /* Configuration: written by lb.c at attach and by csmpctl, read per packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -116,6 +125,32 @@ struct {
 	__type(value, struct csmp_budget);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } CSMP_MAP_BUDGET SEC(".maps");
+
+/*
+ * A backend's next hop as bpf_fib_lookup last gave it on this CPU, reused
+ * while it is younger than fib_cache_ns and the lookup's inputs (the
+ * backend's and the LB's addresses, the ingress device) are the same.
+ * max_len is the largest outer packet the lookup accepted: a larger one
+ * asks again, so the MTU check is never skipped.
+ */
+struct csmp_fib_ent {
+	__u64 dst[2];		/* struct csmp_addr, as words to compare */
+	__u64 src[2];
+	__u64 expires_ns;
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u32 max_len;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+};
+_Static_assert(sizeof(struct csmp_fib_ent) == 64, "csmp_fib_ent layout");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSMP_LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct csmp_fib_ent);
+} CSMP_MAP_FIBC SEC(".maps");
 
 /* Counters, written here, read by csmpctl lb stats and bpftool. */
 struct {
@@ -335,16 +370,110 @@ csmp_steer_pick(const struct csmp_lb_config *cfg, const struct csmp_l4 *p,
 }
 
 /*
+ * An address of a map value (csmp_backend, csmp_lb_config: 8-byte aligned
+ * at offset 0) as two words: a byte-wise compare or copy of a u8[16] costs
+ * 16 loads and, worse, stack for their spills.
+ */
+static __always_inline const __u64 *csmp_addr_w(const struct csmp_addr *a)
+{
+	return (const __u64 *)a->a;
+}
+
+/* Where an encapsulated frame goes: bpf_fib_lookup's answer, cached or not. */
+struct csmp_nh {
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+	__u32 ifindex;
+};
+
+static __always_inline void csmp_nh_set(struct csmp_nh *nh, const __u8 *dmac,
+					const __u8 *smac, __u32 ifindex)
+{
+	__builtin_memcpy(nh->dmac, dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, smac, ETH_ALEN);
+	nh->ifindex = ifindex;
+}
+
+/*
+ * The next hop towards backend `be_id` for an outer packet of `tot_len`
+ * bytes: from this CPU's csmp_fib_cache entry when it still holds for these
+ * inputs, else from bpf_fib_lookup (remembered when it succeeded). Returns
+ * the lookup's BPF_FIB_LKUP_RET_*, *nh filled in on success.
+ */
+static __always_inline int csmp_next_hop(struct xdp_md *ctx,
+					 const struct csmp_lb_config *cfg,
+					 const struct csmp_backend *be,
+					 __u32 be_id, __u32 tot_len,
+					 __u8 l4_protocol, struct csmp_nh *nh)
+{
+	struct bpf_fib_lookup fib;
+	struct csmp_fib_ent *e = NULL;
+	__u64 now = 0;
+	int rc, same;
+
+	if (fib_cache_ns)
+		e = bpf_map_lookup_elem(&CSMP_MAP_FIBC, &be_id);
+	same = e && e->in_ifindex == ctx->ingress_ifindex &&
+	       e->dst[0] == csmp_addr_w(&be->addr)[0] &&
+	       e->dst[1] == csmp_addr_w(&be->addr)[1] &&
+	       e->src[0] == csmp_addr_w(&cfg->lb_addr)[0] &&
+	       e->src[1] == csmp_addr_w(&cfg->lb_addr)[1];
+	if (e) {
+		/* Coarse: a tick of error does not matter to a 100 ms TTL. */
+		now = bpf_ktime_get_coarse_ns();
+		if (same && now < e->expires_ns) {
+			if (tot_len <= e->max_len) {
+				csmp_nh_set(nh, e->dmac, e->smac, e->out_ifindex);
+				return BPF_FIB_LKUP_RET_SUCCESS;
+			}
+		} else {
+			same = 0;
+		}
+	}
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.family = AF_INET6;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = l4_protocol;
+	fib.tot_len = tot_len;
+	__builtin_memcpy(fib.ipv6_src, cfg->lb_addr.a, 16);
+	__builtin_memcpy(fib.ipv6_dst, be->addr.a, 16);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc;
+	csmp_nh_set(nh, fib.dmac, fib.smac, fib.ifindex);
+	if (!e)
+		return rc;
+	if (same) {
+		/* Only a larger packet than before: widen, keep the age. */
+		if (tot_len > e->max_len)
+			e->max_len = tot_len;
+	} else {
+		e->dst[0] = csmp_addr_w(&be->addr)[0];
+		e->dst[1] = csmp_addr_w(&be->addr)[1];
+		e->src[0] = csmp_addr_w(&cfg->lb_addr)[0];
+		e->src[1] = csmp_addr_w(&cfg->lb_addr)[1];
+		e->in_ifindex = ctx->ingress_ifindex;
+		e->expires_ns = now + fib_cache_ns;
+		e->max_len = tot_len;
+	}
+	e->out_ifindex = fib.ifindex;
+	__builtin_memcpy(e->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(e->smac, fib.smac, ETH_ALEN);
+	return rc;
+}
+
+/*
  * Put an outer IPv6 header in front of the IP packet and address the frame
  * to the next hop. Returns the XDP verdict, or -1 with *reason set.
  */
 static __always_inline int csmp_encap(struct xdp_md *ctx,
 				      const struct csmp_lb_config *cfg,
 				      const struct csmp_l4 *p,
-				      const struct csmp_backend *be, __u64 eid,
-				      __u32 *reason)
+				      const struct csmp_backend *be,
+				      __u32 be_id, __u64 eid, __u32 *reason)
 {
-	struct bpf_fib_lookup fib = {};
+	struct csmp_nh nh;
 	struct ethhdr eth;
 	struct ipv6hdr *o;
 	void *data, *data_end;
@@ -396,13 +525,8 @@ static __always_inline int csmp_encap(struct xdp_md *ctx,
 	__builtin_memcpy(&o->saddr, cfg->lb_addr.a, 16);
 	__builtin_memcpy(&o->daddr, be->addr.a, 16);
 
-	fib.family = AF_INET6;
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.l4_protocol = o->nexthdr;
-	fib.tot_len = sizeof(*o) + p->ip_len;
-	__builtin_memcpy(fib.ipv6_src, cfg->lb_addr.a, 16);
-	__builtin_memcpy(fib.ipv6_dst, be->addr.a, 16);
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = csmp_next_hop(ctx, cfg, be, be_id, sizeof(*o) + p->ip_len,
+			   o->nexthdr, &nh);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		/* Let the stack resolve the neighbour and forward it. */
 		__builtin_memcpy(data, &eth, sizeof(eth));
@@ -412,12 +536,12 @@ static __always_inline int csmp_encap(struct xdp_md *ctx,
 		*reason = CSMP_R_FIB;
 		return -1;
 	}
-	__builtin_memcpy(eth.h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth.h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth.h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(eth.h_source, nh.smac, ETH_ALEN);
 	__builtin_memcpy(data, &eth, sizeof(eth));
-	if (fib.ifindex == ctx->ingress_ifindex)
+	if (nh.ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(nh.ifindex, 0);
 }
 
 /* Copy the payload and classify it: kfunc when present, BPF otherwise. */
@@ -515,7 +639,7 @@ int csmp_lb(struct xdp_md *ctx)
 	}
 	if (c.flags & CSMP_CF_EID)
 		eid = c.eid;
-	act = csmp_encap(ctx, cfg, &p, be, eid, &reason);
+	act = csmp_encap(ctx, cfg, &p, be, be_id, eid, &reason);
 	if (act < 0)
 		goto drop;
 	csmp_count(&CSMP_MAP_STEER, key & (CSMP_K__MAX - 1), bytes);

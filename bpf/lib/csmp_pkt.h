@@ -58,6 +58,19 @@ static __always_inline void csmp_count(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
+/*
+ * A big-endian 16-bit packet field as a bounded scalar. Before 6.13 the
+ * verifier forgets all bounds across a byte swap (bpf_ntohs), so a length
+ * read that way cannot be added to a packet pointer on 6.1 or 6.12; two
+ * byte loads keep the value provably below 65536.
+ */
+static __always_inline __u32 csmp_be16(const void *field)
+{
+	const __u8 *b = field;
+
+	return ((__u32)b[0] << 8) | b[1];
+}
+
 static __always_inline void csmp_v4_mapped(struct csmp_addr *a, __be32 v4)
 {
 	__builtin_memset(a, 0, sizeof(*a));
@@ -186,7 +199,7 @@ static __always_inline int csmp_walk(struct xdp_md *ctx, void *data,
 		}
 		__builtin_memcpy(p->src.a, &ip6->saddr, 16);
 		p->ipv6 = 1;
-		plen = bpf_ntohs(ip6->payload_len);
+		plen = csmp_be16(&ip6->payload_len);
 		p->ip_len = sizeof(*ip6) + plen;
 		if (data + off + p->ip_len > data_end) {
 			*reason = CSMP_R_L3_TRUNC;
@@ -240,7 +253,7 @@ static __always_inline int csmp_walk(struct xdp_md *ctx, void *data,
 		csmp_v4_mapped(&p->src, ip->saddr);
 		p->ipv6 = 0;
 		ihl = (__u32)ip->ihl * 4;
-		tot = bpf_ntohs(ip->tot_len);
+		tot = csmp_be16(&ip->tot_len);
 		if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl ||
 		    data + off + tot > data_end) {
 			*reason = CSMP_R_L3_TRUNC;

@@ -36,6 +36,7 @@
 #define CSMP_MAP_CLASSES	csmp_classes	/* msg class -> csmp_count */
 #define CSMP_MAP_BSTATS		csmp_bstats	/* backend -> csmp_count */
 #define CSMP_MAP_SCRATCH	csmp_scratch	/* per-CPU parse buffer */
+#define CSMP_MAP_FIBC		csmp_fib_cache	/* per-CPU next hop per backend */
 #define CSMP_MAP_WORKERS	csmp_workers	/* reuseport socket array */
 #define CSMP_MAP_RP_STATS	csmp_rp_stats	/* reason -> csmp_count */
 #define CSMP_MAP_RP_STEER	csmp_rp_steer	/* steer key -> csmp_count */

@@ -465,6 +465,61 @@ TEST_F(lb, forwarding_failures)
 	check_fx(_metadata, self, &f);
 }
 
+/*
+ * csmp_fib_cache keeps a backend's next hop per CPU for fib_cache_ns: a
+ * changed backend address must still take effect on the next packet, and
+ * a packet larger than any the cached lookup accepted must still meet the
+ * MTU check (dropped as FIB, not sent on the cached next hop).
+ */
+TEST_F(lb, next_hop_cache_follows_backend_address_and_mtu)
+{
+	static const uint8_t mac_a[6] = LBT_BE_MAC(0x0a), mac_d[6] = LBT_BE_MAC(0x0d);
+	struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
+				.sport = 46790, .dport = CSMP_PORT };
+	struct fx f = { .verdict = XDP_TX, .reason = CSMP_R_OK, .out = OUT_ENCAP,
+			.key = CSMP_K_SESSION, .backend = 10 };
+	uint8_t pl[2048], tlv[1600], out[8192], big[2300], want[16];
+	size_t n, t, olen, blen;
+	uint64_t fails;
+
+	t = lbt_tlv_session(tlv, "000a7f3a");
+	n = lbt_coap(pl, CSMP_COAP_NON, CSMP_COAP_POST, 'c', tlv, t);
+	f.name = "session token, next hop looked up";
+	mk(&f, &fr, pl, n);
+	check_fx(_metadata, self, &f);
+	f.name = "session token, next hop cached";
+	check_fx(_metadata, self, &f);
+
+	/* Backend 10 moves to ::d (neighbour 02:..:0d): the next packet follows. */
+	ASSERT_EQ(0, csmp_lb_parse_addr(LBT_BE(d), &self->st->be[0].addr));
+	ASSERT_EQ(0, csmp_lb_apply(self->pin, self->st, NULL));
+	ASSERT_EQ(XDP_TX, lbt_run(self->prog, self->ifindex, f.frame, f.len,
+				  out, &olen));
+	ASSERT_EQ(f.len + 40, olen);
+	EXPECT_EQ(0, memcmp(out, mac_d, 6));
+	ASSERT_EQ(1, inet_pton(AF_INET6, LBT_BE(d), want));
+	EXPECT_EQ(0, memcmp(out + 14 + 24, want, 16));
+
+	/* 1,460 bytes of TLVs: the outer packet exceeds lbt0's 1,500 MTU. */
+	tlv[t++] = 22;		/* Uptime, length 1,452 as a 2-byte varint */
+	tlv[t++] = (uint8_t)(0x80 | (1452 & 0x7f));
+	tlv[t++] = (uint8_t)(1452 >> 7);
+	memset(tlv + t, 0x08, 1452);
+	t += 1452;
+	n = lbt_coap(pl, CSMP_COAP_NON, CSMP_COAP_POST, 'c', tlv, t);
+	blen = lbt_build(big, &fr, pl, n);
+	fails = lbt_count(self->stats, CSMP_R_FIB);
+	ASSERT_EQ(XDP_DROP, lbt_run(self->prog, self->ifindex, big, blen,
+				    out, &olen));
+	EXPECT_EQ(fails + 1, lbt_count(self->stats, CSMP_R_FIB));
+
+	/* The small one still goes out on the cached next hop. */
+	ASSERT_EQ(XDP_TX, lbt_run(self->prog, self->ifindex, f.frame, f.len,
+				  out, &olen));
+	EXPECT_EQ(0, memcmp(out, mac_d, 6));
+	EXPECT_NE(0, memcmp(out, mac_a, 6));
+}
+
 /* ---------- malformed and foreign traffic ---------- */
 
 TEST_F(lb, foreign_traffic_passes_untouched)

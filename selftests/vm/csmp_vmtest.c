@@ -67,18 +67,35 @@ static void diag(const char *fmt, ...)
 	putchar('\n');
 }
 
-/* libbpf's messages (verifier logs too) become TAP diagnostics. */
+/*
+ * libbpf's messages (verifier logs too) become TAP diagnostics. A verifier
+ * log says why at its end, so a long message keeps its first lines (the
+ * program's name) and its last CSMP_LOG_TAIL lines.
+ */
+#define CSMP_LOG_HEAD	4
+#define CSMP_LOG_TAIL	120
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	char text[8192], *line, *save = NULL;
+	char *text = NULL, *line, *save = NULL;
+	int n = 0, total = 0;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(text, sizeof(text), fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		return 0;
+	for (line = text; (line = strchr(line, '\n')); line++)
+		total++;
 	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("# %s\n", line);
+	     line = strtok_r(NULL, "\n", &save), n++) {
+		if (n == CSMP_LOG_HEAD && total > CSMP_LOG_HEAD + CSMP_LOG_TAIL)
+			printf("# ... (%d lines)\n",
+			       total - CSMP_LOG_HEAD - CSMP_LOG_TAIL);
+		if (n < CSMP_LOG_HEAD || n >= total - CSMP_LOG_TAIL)
+			printf("# %s\n", line);
+	}
+	free(text);
 	return 0;
 }
 
