@@ -216,9 +216,12 @@ static __always_inline int csmp_bucket_take(struct csmp_bucket *b, __u64 now,
 static __always_inline __u32 csmp_storm_check(const struct csmp_lb_config *cfg,
 					const struct csmp_class *c)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 	__u32 zero = 0;
 
+	if (!cfg->eid_rate && !cfg->global_rate)
+		return CSMP_R_OK;
+	now = bpf_ktime_get_ns();
 	if (cfg->eid_rate && (c->flags & CSMP_CF_EID)) {
 		struct csmp_bucket *b = bpf_map_lookup_elem(&CSMP_MAP_STORM,
 							    &c->eid);
@@ -254,6 +257,21 @@ static __always_inline __u32 csmp_storm_check(const struct csmp_lb_config *cfg,
 			return CSMP_R_STORM_GLOBAL;
 	}
 	return CSMP_R_OK;
+}
+
+/*
+ * Bind a registering source to its EID (csmp_learned). Devices re-register
+ * from the address they had, so the binding is usually there already: the
+ * lookup refreshes the LRU entry as an update would, and an LRU update
+ * (a free node taken, the old one released) costs several times as much.
+ */
+static __always_inline void csmp_learn(const struct csmp_addr *src, __u64 eid)
+{
+	__u64 *have = bpf_map_lookup_elem(&CSMP_MAP_LEARNED, src);
+
+	if (have && *have == eid)
+		return;
+	bpf_map_update_elem(&CSMP_MAP_LEARNED, src, &eid, BPF_ANY);
 }
 
 static __always_inline struct csmp_backend *csmp_backend_get(__u32 id,
@@ -623,8 +641,7 @@ int csmp_lb(struct xdp_md *ctx)
 		if (reason != CSMP_R_OK)
 			goto drop;
 		if ((cfg->flags & CSMP_LB_F_LEARN) && (c.flags & CSMP_CF_EID))
-			bpf_map_update_elem(&CSMP_MAP_LEARNED, &p.src, &c.eid,
-					    BPF_ANY);
+			csmp_learn(&p.src, c.eid);
 	}
 	if (cfg->mode == CSMP_LB_MODE_LOCAL) {
 		reason = CSMP_R_OK;

@@ -59,16 +59,18 @@ static __always_inline void csmp_count(void *map, __u32 idx, __u64 bytes)
 }
 
 /*
- * A big-endian 16-bit packet field as a bounded scalar. Before 6.13 the
- * verifier forgets all bounds across a byte swap (bpf_ntohs), so a length
- * read that way cannot be added to a packet pointer on 6.1 or 6.12; two
- * byte loads keep the value provably below 65536.
+ * A big-endian 16-bit packet field as a bounded scalar, for lengths added
+ * to packet pointers. The 6.1 and 6.12 verifiers forget all bounds across
+ * a byte swap (and 6.1 across the OR of two byte loads), and the compiler
+ * drops a C mask it can prove redundant: the mask is therefore an
+ * instruction of its own, which every verifier bounds.
  */
 static __always_inline __u32 csmp_be16(const void *field)
 {
-	const __u8 *b = field;
+	__u32 v = bpf_ntohs(*(const __u16 *)field);
 
-	return ((__u32)b[0] << 8) | b[1];
+	asm volatile("%[v] &= 0xffff" : [v] "+r"(v));
+	return v;
 }
 
 static __always_inline void csmp_v4_mapped(struct csmp_addr *a, __be32 v4)

@@ -234,6 +234,8 @@ static void mk(struct fx *f, const struct lbt_frame *fr, const uint8_t *pl,
 
 #define EID_AGENT	0x0A0027FFFE3B2AB2ULL
 
+static size_t reg_payload(uint8_t *pl, uint64_t eid);
+
 TEST_F(lb, agent_registration_from_pcap_goes_to_maglev_owner)
 {
 	struct fx f = { .name = "pcap registration", .verdict = XDP_TX,
@@ -250,10 +252,24 @@ TEST_F(lb, agent_registration_from_pcap_goes_to_maglev_owner)
 		struct in6_addr a;
 		uint64_t eid = 0;
 		int fd = bpf_map__fd(self->skel->maps.csmp_learned);
+		struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
+					.sport = 46790, .dport = CSMP_PORT };
+		uint8_t pl[128], out[4096];
+		size_t n, olen;
 
 		inet_pton(AF_INET6, LBT_DEVICE, &a);
 		ASSERT_EQ(0, bpf_map_lookup_elem(fd, &a, &eid));
 		EXPECT_EQ(EID_AGENT, eid);
+		/* Registering again changes nothing; another EID rebinds. */
+		check_fx(_metadata, self, &f);
+		ASSERT_EQ(0, bpf_map_lookup_elem(fd, &a, &eid));
+		EXPECT_EQ(EID_AGENT, eid);
+		n = reg_payload(pl, EID_AGENT + 1);
+		f.len = lbt_build(f.frame, &fr, pl, n);
+		ASSERT_EQ(XDP_TX, lbt_run(self->prog, self->ifindex, f.frame,
+					  f.len, out, &olen));
+		ASSERT_EQ(0, bpf_map_lookup_elem(fd, &a, &eid));
+		EXPECT_EQ(EID_AGENT + 1, eid);
 	}
 }
 
