@@ -6,7 +6,10 @@
  * the minimal parse-and-XDP_TX program and the XDP_PASS-only program, in
  * interleaved rounds of `repeat = 1` calls (csmp_lb grows the frame, so a
  * repeat > 1 would time its early-exit path on its own output), checking
- * every call's verdict. Prints one flat JSON object.
+ * every call's verdict. A second csmp_lb with fib_cache_ns = 0 (sharing
+ * the pinned maps) times the report with bpf_fib_lookup on every packet,
+ * so the cost the next-hop cache saves is measured side by side. Prints
+ * one flat JSON object.
  *   lb_bench [CALLS]      (default 20000 per program and round)
  */
 #include "bpf/lb_test.h"
@@ -55,11 +58,11 @@ static void prog_size(int fd, unsigned int *xlated, unsigned int *jited,
 int main(int argc, char **argv)
 {
 	unsigned int calls = argc > 1 ? (unsigned int)atoi(argv[1]) : 20000;
-	double reg = 0, rep = 0, flo = 0, pas = 0;
+	double reg = 0, rep = 0, flo = 0, pas = 0, nc = 0;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct csmp_lb_state *st;
 	struct csmp_floor *fl;
-	struct csmp_lb *lb;
+	struct csmp_lb *lb, *lbnc;
 	uint8_t regf[2048], repf[512], pl[256], tlv[64];
 	size_t regl, repl, n, t;
 	unsigned int x, j, v, fx, fj, fv, r, rounds = 5;
@@ -87,6 +90,12 @@ int main(int argc, char **argv)
 	oo.pin_root_path = pin;
 	lb = csmp_lb__open_opts(&oo);
 	if (!lb || csmp_lb__load(lb))
+		return 1;
+	lbnc = csmp_lb__open_opts(&oo);
+	if (!lbnc)
+		return 1;
+	lbnc->rodata->fib_cache_ns = 0;
+	if (csmp_lb__load(lbnc))
 		return 1;
 	fl = csmp_floor__open_and_load();
 	if (!fl)
@@ -135,15 +144,20 @@ int main(int argc, char **argv)
 			       repf, repl, XDP_TX, calls);
 		reg += run_avg(lbfd, ifindex, regf, regl, XDP_TX, calls);
 		rep += run_avg(lbfd, ifindex, repf, repl, XDP_TX, calls);
+		nc += run_avg(bpf_program__fd(lbnc->progs.csmp_lb), ifindex,
+			      repf, repl, XDP_TX, calls);
 	}
 	pas /= rounds;
 	flo /= rounds;
 	reg /= rounds;
 	rep /= rounds;
+	nc /= rounds;
 	prog_size(bpf_program__fd(lb->progs.csmp_lb), &x, &j, &v);
 	prog_size(bpf_program__fd(fl->progs.xdp_floor), &fx, &fj, &fv);
 	printf("{\"lb_ns_per_pkt_registration\":%.1f,"
-	       "\"lb_ns_per_pkt_report\":%.1f,\"floor_ns_per_pkt\":%.1f,"
+	       "\"lb_ns_per_pkt_report\":%.1f,"
+	       "\"lb_ns_per_pkt_report_fib_every_pkt\":%.1f,"
+	       "\"fib_lookup_ns\":%.1f,\"floor_ns_per_pkt\":%.1f,"
 	       "\"pass_ns_per_pkt\":%.1f,\"lb_over_floor_ratio\":%.2f,"
 	       "\"lb_registration_over_floor_ratio\":%.2f,"
 	       "\"lb_report_net_ns\":%.1f,\"lb_registration_net_ns\":%.1f,"
@@ -151,8 +165,8 @@ int main(int argc, char **argv)
 	       "\"floor_insns\":%u,\"floor_jited_bytes\":%u,"
 	       "\"registration_bytes\":%zu,\"report_bytes\":%zu,"
 	       "\"calls_per_figure\":%u}\n",
-	       reg, rep, flo, pas, rep / flo, reg / flo, rep - pas, reg - pas,
-	       x, j, v, fx, fj, regl, repl, calls * rounds);
+	       reg, rep, nc, nc - rep, flo, pas, rep / flo, reg / flo,
+	       rep - pas, reg - pas, x, j, v, fx, fj, regl, repl, calls * rounds);
 	{
 		struct bpf_map *m;
 
@@ -162,6 +176,7 @@ int main(int argc, char **argv)
 	}
 	rmdir(pin);
 	csmp_floor__destroy(fl);
+	csmp_lb__destroy(lbnc);
 	csmp_lb__destroy(lb);
 	free(st);
 	return 0;
