@@ -52,7 +52,7 @@ emit() { # pass|fail name
 }
 
 skip_all() { echo "# SKIP $*"; exit 4; }
-for c in qemu-system-x86_64 busybox cpio gzip xz ip ldd dash; do
+for c in qemu-system-x86_64 busybox cpio gzip xz ip ldd dash pahole objcopy; do
 	command -v $c >/dev/null || skip_all "needs $c (scripts/setup.sh)"
 done
 busybox_bin=$(command -v busybox)
@@ -96,6 +96,26 @@ ship_elf() {
 	done
 }
 
+# wrong_btf REL OUT: csmp.ko for REL whose .BTF is re-encoded against
+# another Debian kernel's vmlinux, as a module built for the wrong kernel
+# would carry. Debian allows loading such a module (minus its BTF): the
+# module must notice and refuse. Nothing is written when no other
+# kernel's vmlinux is at hand.
+wrong_btf() {
+	local rel=$1 out=$2 v base=
+	for v in $(csmp_guest_kernels); do
+		[ "$v" = "$rel" ] && continue
+		for base in "$B/kmod/$v/vmlinux" "$(csmp_kdir "$v")/vmlinux"; do
+			[ -f "$base" ] && break
+			base=
+		done
+		[ -n "$base" ] && break
+	done
+	[ -n "$base" ] || return 0
+	objcopy --remove-section=.BTF "$B/kmod/$rel/csmp.ko" "$out"
+	LLVM_OBJCOPY=objcopy pahole -J --btf_base "$base" "$out" || rm -f "$out"
+}
+
 # stage_initrd REL DIR: the initramfs tree and its gzip'd cpio.
 stage_initrd() {
 	local rel=$1 d=$2 root=$2/root m f
@@ -110,6 +130,7 @@ stage_initrd() {
 		"$B/vm/corpus.bin" "$root/csmp/"
 	cp "$B/kmod/$rel/csmp.ko" "$root/csmp/csmp.ko"
 	objcopy --remove-section=.BTF "$B/kmod/$rel/csmp.ko" "$root/csmp/csmp-nobtf.ko"
+	wrong_btf "$rel" "$root/csmp/csmp-wrongbtf.ko"
 	for f in "$B"/bpf/*.bpf.o; do
 		[ -f "$f" ] && cp "$f" "$root/csmp/bpf/"
 	done

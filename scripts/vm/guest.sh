@@ -63,6 +63,20 @@ t_insmod_cycles() {
 			not_loaded
 		check "csmp.ko without .BTF refuses to load and says why" [ $? = 0 ]
 	fi
+	# ...and so must one whose BTF was made for another kernel.
+	if [ ! -f $C/csmp-wrongbtf.ko ]; then
+		echo "ok - csmp.ko with another kernel's BTF refuses to load # SKIP no other kernel's vmlinux on the build host"
+	else
+		m=$(dmesg | wc -l)
+		if insmod $C/csmp-wrongbtf.ko 2>/dev/null; then
+			rmmod csmp
+			not_ok "csmp.ko with another kernel's BTF refuses to load"
+		else
+			dmesg | tail -n +$((m + 1)) | grep -q "the kernel rejected csmp.ko's BTF" &&
+				not_loaded
+			check "csmp.ko with another kernel's BTF refuses to load and says why" [ $? = 0 ]
+		fi
+	fi
 	insmod $KO hash_key=ffeeddccbbaa99887766554433221100
 	check "insmod with hash_key=... parameter" loaded
 	rmmod csmp
