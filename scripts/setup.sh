@@ -16,7 +16,7 @@ PKGS=(
 	iproute2 ethtool netsniff-ng jq tcpdump kmod curl
 	qemu-system-x86 busybox-static cpio xz-utils
 	dwarves linux-source-6.1 bc flex bison libcap-dev libjansson-dev
-	dkms
+	dkms linux-perf
 )
 
 # The qemu test guests boot Debian's 6.1 kernel (the amd64 metapackage) and
