@@ -139,8 +139,15 @@ measure() {
 tpl="$tmp/tpl"
 $B/csmpdump -r ../shared/fixtures/opencsmp-register.pcap -x "$tpl" -q
 blast_secs=${CSMPD_BENCH_BLAST_SECONDS:-2}
-# prio PID: its own autogroup is already made by setsid; raise it.
-prio() { echo -20 >/proc/"$1"/autogroup 2>/dev/null || true; }
+# prio PID COMM: once PID runs COMM (ip netns exec, setsid and taskset
+# exec in turn; setsid made its autogroup by then), raise that autogroup.
+prio() {
+	for _ in $(seq 100); do
+		[ "$(cat /proc/"$1"/comm 2>/dev/null)" = "$2" ] && break
+		sleep 0.01
+	done
+	echo -20 >/proc/"$1"/autogroup 2>/dev/null || true
+}
 # Worker system calls and datagrams over 1 s (perf stat on the tracepoints:
 # counting, no per-call cost). Prints "syscalls datagrams".
 syscalls() {
@@ -162,14 +169,14 @@ blast() {
 		--unsigned 2>"$tmp/$name.log" &
 	pid=$!
 	for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
-	prio "$pid"
+	prio "$pid" csmpd
 	ip netns exec "$ns" setsid taskset -c $CPU_G $B/csmp-blast --target "$T" \
 		--template "$tpl/1.bin" --devices 4096 --sockets 8 --batch 256 \
 		--duration "$(awk -v s="$blast_secs" 'BEGIN {print s + 4}')" --json \
 		>"$tmp/$name.blast.json" &
 	spid=$!
 	bp=$spid
-	prio "$bp"
+	prio "$bp" csmp-blast
 	sleep 1
 	snap "$tmp/$name.a"
 	sleep "$blast_secs"
