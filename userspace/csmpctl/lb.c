@@ -44,7 +44,10 @@ static int lb_usage(FILE *f)
 "  backend weight ID W [--preview]\n"
 "  table show | table preview\n"
 "  pin EID BACKEND | pin EID --remove\n"
-"  eid EID\n"
+"  limits [--eid-rate R] [--eid-burst B] [--global-rate R] [--global-burst B]\n"
+"         registration storm control, in registrations/s and registrations\n"
+"         (0 = no limit); with no option, print the limits\n"
+"  eid EID [EID...]    owner of each EID and why (one line, or JSON object, each)\n"
 "  stats [--interval SECONDS]\n"
 "Defaults: --state %s, --pin-dir %s\n"
 "Example:\n"
@@ -486,20 +489,98 @@ static int cmd_pin(struct lbctx *c, int argc, char **argv)
 	return commit(c) ? 1 : 0;
 }
 
+/* A rate or burst in registrations (3 decimals) into milli-registrations. */
+static int parse_milli(const char *s, uint32_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0) || v * 1000 > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)(v * 1000 + 0.5);
+	return 0;
+}
+
+static int cmd_limits(struct lbctx *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "eid-rate", required_argument, NULL, 'e' },
+		{ "eid-burst", required_argument, NULL, 'E' },
+		{ "global-rate", required_argument, NULL, 'g' },
+		{ "global-burst", required_argument, NULL, 'G' },
+		{ 0 },
+	};
+	bool changed = false;
+	uint32_t *f;
+	int opt;
+
+	if (load_state(c, true))
+		return 1;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+			f = &c->st->eid_rate;
+			break;
+		case 'E':
+			f = &c->st->eid_burst;
+			break;
+		case 'g':
+			f = &c->st->global_rate;
+			break;
+		case 'G':
+			f = &c->st->global_burst;
+			break;
+		default:
+			return lb_usage(stderr);
+		}
+		if (parse_milli(optarg, f)) {
+			fprintf(stderr, "csmpctl lb limits: bad value %s\n", optarg);
+			return 2;
+		}
+		changed = true;
+	}
+	if (optind != argc)
+		return lb_usage(stderr);
+	/* A bucket shallower than one registration would refuse everything. */
+	if ((c->st->eid_rate && c->st->eid_burst < 1000) ||
+	    (c->st->global_rate && c->st->global_burst < 1000)) {
+		fprintf(stderr, "csmpctl lb limits: a burst must be at least 1 when its rate is set\n");
+		return 2;
+	}
+	if (changed && commit(c))
+		return 1;
+	if (c->o->json)
+		printf("{\"eid_rate\":%.3f,\"eid_burst\":%.3f,"
+		       "\"global_rate\":%.3f,\"global_burst\":%.3f}\n",
+		       c->st->eid_rate / 1e3, c->st->eid_burst / 1e3,
+		       c->st->global_rate / 1e3, c->st->global_burst / 1e3);
+	else
+		printf("per EID: %.3f registrations/s, burst %.3f; global: %.3f/s, burst %.3f (0 = no limit)\n",
+		       c->st->eid_rate / 1e3, c->st->eid_burst / 1e3,
+		       c->st->global_rate / 1e3, c->st->global_burst / 1e3);
+	return 0;
+}
+
+/* One line (or JSON object) per EID, from one read of the live table. */
 static int cmd_eid(struct lbctx *c, int argc, char **argv)
 {
 	uint64_t eid, k0, k1;
-	uint32_t *t, slot, id = 0;
-	const char *why = "device_id";
+	uint32_t *t, slot, id;
+	const char *why;
 	unsigned int i;
+	int a;
 	char *end;
-	int rc = 1;
 
-	if (argc != 2 || strlen(argv[1]) != 16)
+	if (argc < 2)
 		return lb_usage(stderr);
-	eid = strtoull(argv[1], &end, 16);
-	if (*end)
-		return lb_usage(stderr);
+	for (a = 1; a < argc; a++) {
+		errno = 0;
+		if (strlen(argv[a]) != 16 || (strtoull(argv[a], &end, 16), *end || errno)) {
+			fprintf(stderr, "csmpctl lb eid: %s is not 16 hex digits\n", argv[a]);
+			return 2;
+		}
+	}
 	if (load_state(c, false))
 		return 1;
 	t = malloc(sizeof(*t) * CSMP_MAGLEV_M);
@@ -508,26 +589,30 @@ static int cmd_eid(struct lbctx *c, int argc, char **argv)
 	if (!maps_present(c) || csmp_lb_read_table(c->pin_dir, t))
 		csmp_lb_state_table(c->st, t);
 	csmp_lb_key_words(c->st->key, &k0, &k1);
-	slot = csmp_maglev_slot(k0, k1, eid);
-	for (i = 0; i < c->st->n_pins; i++)
-		if (c->st->pins[i].eid == eid) {
-			id = c->st->pins[i].backend;
-			why = "pin";
-		}
-	if (!id)
-		id = t[slot];
-	if (c->o->json)
-		printf("{\"eid\":\"%016llX\",\"slot\":%u,\"table_backend\":%u,"
-		       "\"backend\":%u,\"key\":\"%s\"}\n",
-		       (unsigned long long)eid, slot, t[slot], id, why);
-	else
-		printf("EID %016llX: slot %u -> backend %u (%s%s)\n",
-		       (unsigned long long)eid, slot, id,
-		       !strcmp(why, "pin") ? "pinned" : "Maglev table",
-		       id ? "" : ", no active backend");
-	rc = 0;
+	for (a = 1; a < argc; a++) {
+		eid = strtoull(argv[a], NULL, 16);
+		slot = csmp_maglev_slot(k0, k1, eid);
+		id = 0;
+		why = "device_id";
+		for (i = 0; i < c->st->n_pins; i++)
+			if (c->st->pins[i].eid == eid) {
+				id = c->st->pins[i].backend;
+				why = "pin";
+			}
+		if (!id)
+			id = t[slot];
+		if (c->o->json)
+			printf("{\"eid\":\"%016llX\",\"slot\":%u,\"table_backend\":%u,"
+			       "\"backend\":%u,\"key\":\"%s\"}\n",
+			       (unsigned long long)eid, slot, t[slot], id, why);
+		else
+			printf("EID %016llX: slot %u -> backend %u (%s%s)\n",
+			       (unsigned long long)eid, slot, id,
+			       !strcmp(why, "pin") ? "pinned" : "Maglev table",
+			       id ? "" : ", no active backend");
+	}
 	free(t);
-	return rc;
+	return 0;
 }
 
 static void print_counts(const struct lbctx *c, const char *map, unsigned int n,
@@ -677,6 +762,8 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 		rc = cmd_pin(&c, argc, argv);
 	else if (!strcmp(argv[0], "eid"))
 		rc = cmd_eid(&c, argc, argv);
+	else if (!strcmp(argv[0], "limits"))
+		rc = cmd_limits(&c, argc, argv);
 	else if (!strcmp(argv[0], "stats"))
 		rc = cmd_stats(&c, argc, argv);
 	else
@@ -685,6 +772,6 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 	return rc;
 }
 
-CSMPCTL_COMMAND(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|stats",
+CSMPCTL_COMMAND(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|limits|stats",
 		"XDP steering: attach csmp_lb, manage backends, pins, the Maglev table",
 		lb_main)
