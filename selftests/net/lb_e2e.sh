@@ -357,4 +357,26 @@ kill -TERM $spid; wait $spid; spid=
 check "the fleet stayed registered through it all (no re-registration)" \
 	test "$(jq .registered "$tmp/sim2.json")" = $N -a "$(jq .reregistrations "$tmp/sim2.json")" = 0
 
+# ---- 6. the registration budget holds under a storm ----
+lbc limits --eid-rate 1 --eid-burst 2 --global-rate 50 --global-burst 50 >/dev/null
+check "limits set: per EID 1/s burst 2, global 50/s burst 50" \
+	test "$(lbj limits | jq -c '[.eid_rate, .eid_burst, .global_rate, .global_burst]')" = "[1,2,50,50]"
+lsum() { lbj stats --interval 0.01 | jq "$1"; }
+LREG='(.classes.registration.packets // 0)'
+LDROP='((.reasons.storm_eid.packets // 0) + (.reasons.storm_global.packets // 0))'
+c0=$(lsum "$LREG") d0=$(lsum "$LDROP") b0=$(($(regs_rx 1) + $(regs_rx 2)))
+sim $STORMDEV 00C5E30000000000 --devices 100 --rate 1500 --duration 2 \
+	--report-interval 0 >"$tmp/sim4.json"
+el=$(jq .elapsed_s "$tmp/sim4.json")
+c1=$(lsum "$LREG") d1=$(lsum "$LDROP")
+passed=$((c1 - c0 - (d1 - d0)))
+at_be() { [ $(($(regs_rx 1) + $(regs_rx 2) - b0)) = $passed ]; }
+check "every registration csmp_lb let through reached a backend ($passed)" poll 5 at_be
+budget=$(awk -v t="$el" 'BEGIN { printf "%d", 50 + 50 * t + 1 }')
+diag "storm: $((c1 - c0)) registrations at the LB in ${el}s, $((d1 - d0)) dropped, $passed passed; budget 50 + 50/s = $budget"
+check "storm: registrations reaching the backends stay within the budget ($passed <= $budget)" \
+	test "$passed" -le "$budget" -a "$passed" -gt 0
+check "storm: csmp_lb counted the excess (storm_eid + storm_global = $((d1 - d0)))" \
+	test $((d1 - d0)) -gt 0 -a $((d1 - d0 + passed)) = $((c1 - c0))
+
 tap_done
