@@ -171,7 +171,7 @@ boot() { # REL DIR
 	: >"$d/console.log"
 	: >"$d/tap.log"
 	timeout --kill-after=5 "$tmo" qemu-system-x86_64 \
-		-machine q35,accel=$accel -cpu max -smp 2 -m 768 \
+		-machine q35,accel=$accel -cpu max -smp 2 -m 2048 \
 		-display none -monitor none -no-reboot \
 		-serial file:"$d/console.log" -serial file:"$d/tap.log" \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$d/initrd.gz" \
