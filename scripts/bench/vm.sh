@@ -48,11 +48,11 @@ jq -n --argjson ratio "$(get kfunc_over_bpf_ratio)" \
 	echo "state: \`use_kfuncs=0\` (BPF parser and SipHash) and \`use_kfuncs=1\` (\`bpf_csmp_classify\`,"
 	echo "\`bpf_csmp_eid_hash\` from csmp.ko). The $(get frames) device-to-VIP frames of the fixture"
 	echo "captures, $(get calls_per_path) BPF_PROG_TEST_RUN calls per path (repeat = 1, alternating"
-	echo "paths call by call), kernel-reported duration summed; every call's verdict and output"
+	echo "paths call by call), kernel-reported durations; every call's verdict and output"
 	echo "bytes were equal on both paths. A round is every frame once on each path; the ratio is"
 	echo "the median over rounds. Emulation inflates absolute figures; compare the ratio."
 	echo
-	echo "| path | ns/packet (emulated) |"
+	echo "| path | ns/packet (emulated, median over rounds) |"
 	echo "| --- | ---: |"
 	echo "| BPF fallback | $(get bpf_ns_per_packet) |"
 	echo "| kfuncs (csmp.ko) | $(get kfunc_ns_per_packet) |"
