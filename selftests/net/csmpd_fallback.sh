@@ -10,37 +10,18 @@ require_cmd ip openssl
 
 PEER=$CSMP_BUILD/selftests/net/csmpd_peer
 NORING=$CSMP_BUILD/selftests/net/csmpd_noring
-CSMPD=$BIN/csmpd
-FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
-for f in "$PEER" "$NORING" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
-[ -r "$FIX" ] || { echo "# SKIP fixture $FIX missing"; exit $KSFT_SKIP; }
+FIX=$CSMP_FIXTURE_REG
+require_built "$PEER" "$NORING" "$CSMPD"
+require_file "$FIX"
+csmp_tmpdir fallback
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
-openssl ec -in "$tmp/nms.pem" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 log=$tmp/csmpd.log
 
-ip netns exec "$NS" "$NORING" "$CSMPD" --workers 2 --listen '[::1]:61628' \
-	--nms-key "$tmp/nms.pem" 2>"$log" &
-pid=$!
-for i in $(seq 100); do
-	grep -q '%CSMP-5-START' "$log" && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
+CSMPD_WRAP=$NORING csmpd_start "$NS" "$log" --workers 2 --listen '[::1]:61628' \
+	--nms-key "$tmp/nms.pem"
 grep -q '%CSMP-5-IO_BACKEND: io_uring unavailable (Operation not permitted): using recvmmsg/sendmmsg' "$log"
 rc=$?
 [ $rc = 0 ] || sed 's/^/# /' "$log"
@@ -50,10 +31,8 @@ ip netns exec "$NS" "$PEER" --pcap "$FIX" --pubkey "$tmp/nms.pub" \
 rc=$?
 [ $rc = 0 ] || sed 's/^/# /' "$tmp/out"
 check "io_uring refused: registration answered with a signed 2.03" test $rc = 0
-kill -TERM "$pid"
-wait "$pid"
+csmpd_stop
 check "io_uring refused: SIGTERM: exit status 0" test $? = 0
-pid=
 
 ip netns exec "$NS" "$NORING" "$CSMPD" --io uring --listen '[::1]:61628' \
 	--nms-key "$tmp/nms.pem" 2>"$tmp/forced.log"

@@ -13,21 +13,10 @@ require_root
 require_cmd ip openssl
 
 PEER=$CSMP_BUILD/selftests/net/csmpd_peer
-CSMPD=$BIN/csmpd
-FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
-for f in "$PEER" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
-[ -r "$FIX" ] || { echo "# SKIP fixture $FIX missing"; exit $KSFT_SKIP; }
-
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+FIX=$CSMP_FIXTURE_REG
+require_built "$PEER" "$CSMPD"
+require_file "$FIX"
+csmp_tmpdir pktinfo
 
 netns_add he || exit 1
 netns_add dev || exit 1
@@ -54,20 +43,12 @@ ip -n "$DEV" addr add $DEV4/24 dev "csmpw$$"
 ip -n "$DEV" route add $VIP6/128 via $REAL6
 ip -n "$DEV" route add $VIP4/32 via $REAL4
 
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
-openssl ec -in "$tmp/nms.pem" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 
 for io in uring mmsg; do
 	log=$tmp/csmpd.$io.log
-	ip netns exec "$HE" "$CSMPD" --io $io --workers 2 \
-		--listen '[::]:61628' --nms-key "$tmp/nms.pem" 2>"$log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$log" && break
-		sleep 0.1
-	done
-	if ! grep -q '%CSMP-5-START' "$log"; then
-		sed 's/^/# /' "$log"
+	if ! csmpd_start "$HE" "$log" --io $io --workers 2 \
+		--listen '[::]:61628' --nms-key "$tmp/nms.pem"; then
 		not_ok "$io: csmpd starts"
 		continue
 	fi
@@ -83,10 +64,8 @@ for io in uring mmsg; do
 		check "$io: request to $2 answered from $2 (signed 2.03)" test $rc = 0
 		mid=$((mid + 1))
 	done
-	kill -TERM "$pid"
-	wait "$pid"
+	csmpd_stop
 	check "$io: SIGTERM: exit status 0" test $? = 0
-	pid=
 done
 
 tap_done

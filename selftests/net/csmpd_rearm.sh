@@ -11,37 +11,20 @@ require_root
 require_cmd ip openssl
 
 PEER=$CSMP_BUILD/selftests/net/csmpd_peer
-CSMPD=$BIN/csmpd
-FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
-for f in "$PEER" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
-[ -r "$FIX" ] || { echo "# SKIP fixture $FIX missing"; exit $KSFT_SKIP; }
+FIX=$CSMP_FIXTURE_REG
+require_built "$PEER" "$CSMPD"
+require_file "$FIX"
+csmp_tmpdir rearm
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
+nms_keygen "$tmp"
 N=2500
 log=$tmp/csmpd.log
 
-ip netns exec "$NS" "$CSMPD" --io uring --uring-buffers 16 --workers 1 --listen '[::1]:61628' \
-	--nms-key "$tmp/nms.pem" 2>"$log" &
-pid=$!
-for i in $(seq 100); do
-	grep -q '%CSMP-5-START' "$log" && break
-	sleep 0.1
-done
-grep -q '%CSMP-5-START' "$log" || { sed 's/^/# /' "$log"; not_ok "csmpd starts"; tap_done; }
+csmpd_start "$NS" "$log" --io uring --uring-buffers 16 --workers 1 \
+	--listen '[::1]:61628' --nms-key "$tmp/nms.pem" ||
+	{ not_ok "csmpd starts"; tap_done; }
 
 ip netns exec "$NS" "$PEER" --pcap "$FIX" --target '[::1]:61628' \
 	--count $N burst >"$tmp/burst" 2>&1
@@ -52,10 +35,8 @@ for i in $(seq 100); do
 	ip netns exec "$NS" ss -uHn state all "sport = :61628" | \
 		awk '{ if ($2 != 0) exit 1 }' && break
 done
-kill -TERM "$pid"
-wait "$pid"
+csmpd_stop
 check "SIGTERM: exit status 0" test $? = 0
-pid=
 stats=$(grep '%CSMP-5-STOPPED:' "$log")
 io=$(grep '%CSMP-6-STOPPED_IO:' "$log")
 diag "$stats"

@@ -14,57 +14,26 @@ require_root
 require_cmd ip openssl
 
 PEER=$CSMP_BUILD/selftests/net/csmpd_peer
-CSMPD=$BIN/csmpd
-FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
-for f in "$PEER" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
-[ -r "$FIX" ] || { echo "# SKIP fixture $FIX missing"; exit $KSFT_SKIP; }
+FIX=$CSMP_FIXTURE_REG
+require_built "$PEER" "$CSMPD"
+require_file "$FIX"
+csmp_tmpdir register
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
-openssl ec -in "$tmp/nms.pem" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 printf '# allowed\n0A0027FFFE3B2AB2\n' >"$tmp/allow"
 EID=0A0027FFFE3B2AB2
 BID=00a1
 
-# start_csmpd LOG ARGS...: run csmpd in the namespace, wait for START.
+# start_csmpd LOG ARGS...: csmpd in the namespace with this test's settings.
 start_csmpd() {
-	local log=$1 i
+	local log=$1
 	shift
-	ip netns exec "$NS" "$CSMPD" --workers 2 --listen '[::1]:61628' \
+	csmpd_start "$NS" "$log" --workers 2 --listen '[::1]:61628' \
 		--listen 127.0.0.1:61628 --nms-key "$tmp/nms.pem" \
 		--backend-id $BID --report-interval 300 --report-tlvs 22,23 \
-		--log-level 7 "$@" 2>"$log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "csmpd did not start:"; sed 's/^/# /' "$log"
-	return 1
-}
-
-# stop_csmpd: SIGTERM, the exit status is the function's.
-stop_csmpd() {
-	local rc
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=
-	return $rc
+		--log-level 7 "$@"
 }
 
 peer() { ip netns exec "$NS" "$PEER" --pcap "$FIX" --pubkey "$tmp/nms.pub" \
@@ -119,7 +88,7 @@ for io in uring mmsg; do
 	check "$io: after the malformed datagrams csmpd still answers, same session" \
 		test -n "$sid3" -a "$sid3" = "$sid"
 
-	stop_csmpd
+	csmpd_stop
 	check "$io: SIGTERM: exit status 0" test $? = 0
 
 	grep -q "REPORT: device $EID session $sid: report of 3 TLVs" "$log"
@@ -146,7 +115,7 @@ if start_csmpd "$log" --policy allowlist --allow "$tmp/allow"; then
 	peer --target '[::1]:61628' --eid 1122334455667788 --expect-code 4.03 \
 		reg >"$tmp/al.2" 2>&1
 	check "allowlist: unlisted EID gets 4.03, no payload" test $? = 0
-	stop_csmpd
+	csmpd_stop
 	check "allowlist: SIGTERM: exit status 0" test $? = 0
 	grep -q "REG_REFUSED: device 1122334455667788" "$log"
 	check "allowlist: refusal logged" test $? = 0
@@ -163,7 +132,7 @@ if start_csmpd "$log" --group 7; then
 	[ $rc = 0 ] || sed 's/^/# /' "$tmp/gr.1"
 	check "group: a device outside the configured group gets GroupAssign(1, 7), signed" \
 		test $rc = 0
-	stop_csmpd
+	csmpd_stop
 	check "group: SIGTERM: exit status 0" test $? = 0
 else
 	not_ok "group: csmpd starts"
@@ -175,7 +144,7 @@ log=$tmp/csmpd.flood.log
 if start_csmpd "$log" --io mmsg; then
 	peer --target '[::1]:61628' --session ${BID}eeee00000000 --count 300 \
 		report >"$tmp/fl.1" 2>&1
-	stop_csmpd
+	csmpd_stop
 	lines=$(grep -c 'UNKNOWN_SESSION' "$log")
 	stats=$(grep '%CSMP-5-STOPPED' "$log")
 	[[ $stats == *"(unknown session 300)"* ]]

@@ -10,48 +10,27 @@ require_root
 require_cmd ip openssl
 
 PEER=$CSMP_BUILD/selftests/net/csmpd_peer
-CSMPD=$BIN/csmpd
-FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
-for f in "$PEER" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
-[ -r "$FIX" ] || { echo "# SKIP fixture $FIX missing"; exit $KSFT_SKIP; }
+FIX=$CSMP_FIXTURE_REG
+require_built "$PEER" "$CSMPD"
+require_file "$FIX"
+csmp_tmpdir sigterm
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
+nms_keygen "$tmp"
 N=400
 
 for io in uring mmsg; do
 	log=$tmp/csmpd.$io.log
-	ip netns exec "$NS" "$CSMPD" --io $io --workers 2 \
-		--listen '[::1]:61628' --nms-key "$tmp/nms.pem" 2>"$log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$log" && break
-		sleep 0.1
-	done
-	if ! grep -q '%CSMP-5-START' "$log"; then
-		sed 's/^/# /' "$log"
+	if ! csmpd_start "$NS" "$log" --io $io --workers 2 \
+		--listen '[::1]:61628' --nms-key "$tmp/nms.pem"; then
 		not_ok "$io: csmpd starts"
 		continue
 	fi
 	ip netns exec "$NS" "$PEER" --pcap "$FIX" --target '[::1]:61628' \
 		--count $N burst >"$tmp/burst.$io" 2>&1
-	kill -TERM "$pid"
-	wait "$pid"
+	csmpd_stop
 	rc=$?
-	pid=
 	check "$io: SIGTERM during a burst of $N registrations: exit status 0" \
 		test $rc = 0
 	stats=$(grep '%CSMP-5-STOPPED' "$log")

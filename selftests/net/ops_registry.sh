@@ -18,25 +18,13 @@ require_cmd ip jq curl
 
 SIM=$BIN/csmp-sim
 UP=$CSMP_BUILD/selftests/net/ops_uplink
-CSMPD=$BIN/csmpd
 CTL=$BIN/csmpctl
-for f in "$SIM" "$UP" "$CSMPD" "$CTL"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
+require_built "$SIM" "$UP" "$CSMPD" "$CTL"
 
-tmp=$(mktemp -d /tmp/csmp-ops-registry.XXXXXX)
+csmp_tmpdir ops-registry
 chmod 755 "$tmp"
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
 N=300
 T='[::1]:61628'
 MPORT=$((20000 + $$ % 20000))
@@ -59,20 +47,14 @@ check "corrupt database: %CSMP-2-DB_OPEN names the file" \
 
 # ---- a fleet ------------------------------------------------------------------
 start() {
-	ip netns exec "$NS" "$CSMPD" --listen "$T" --workers 2 \
+	csmpd_start "$NS" "$tmp/log" --listen "$T" --workers 2 \
 		--nms-key "$tmp/nms.pem" --db "$tmp/registry.db" \
 		--control "$tmp/control.sock" --metrics 127.0.0.1:$MPORT \
-		--events "$tmp/events.jsonl" --report-interval 3600 2>>"$tmp/log" &
-	pid=$!
-	for i in $(seq 100); do
-		[ "$(grep -c '%CSMP-5-START' "$tmp/log")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
+		--events "$tmp/events.jsonl" --report-interval 3600
 }
 ctl() { ip netns exec "$NS" "$CTL" --control "$tmp/control.sock" "$@"; }
 
-check "csmpd starts with registry, control, metrics and events" start 1
+check "csmpd starts with registry, control, metrics and events" start
 ip netns exec "$NS" "$SIM" --target "$T" --nms-pubkey "$tmp/nms.pub" \
 	--devices $N --until-registered --reg-min 1 --reg-max 2 \
 	--report-interval 0 --duration 60 --json --quiet >"$tmp/sim.json"
@@ -125,7 +107,7 @@ check "events: every device has its registration event" \
 kill -KILL $pid
 wait $pid 2>/dev/null
 pid=
-check "csmpd restarts on the same registry" start 2
+check "csmpd restarts on the same registry" start
 check "every answered registration survived kill -9" \
 	test "$(ctl devices --count)" = $N
 check "restart log says the devices resumed" \
@@ -142,8 +124,6 @@ check "no report had an unknown session" \
 check "no device re-registered" \
 	test "$(jq '[.workers[].registrations] | add' <<<"$st")" = 0
 
-kill -TERM $pid
-wait $pid
+csmpd_stop
 check "csmpd exits 0 on SIGTERM" test $? = 0
-pid=
 tap_done

@@ -17,46 +17,34 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip jq
 
-CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
 REQ=$BIN/csmp-request
 CTL=$BIN/csmpctl
 TAMPER=$CSMP_BUILD/selftests/net/request_tamper
-for f in "$CSMPD" "$SIM" "$REQ" "$CTL" "$TAMPER"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all tests)"; exit $KSFT_SKIP; }
-done
+require_built "$CSMPD" "$SIM" "$REQ" "$CTL" "$TAMPER"
 N=16
 LO=40000 HI=40999 PER=500	# 1000 ports over 2 workers
 
-tmp=$(mktemp -d /tmp/csmp-request.XXXXXX)
-pid= spid=
+csmp_tmpdir request
+spid=
 cleanup() {
 	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
+	csmp_cleanup
 }
 trap cleanup EXIT
 [ -n "${RQ_KEEP:-}" ] && trap - EXIT
 
-netns_add rq || exit 1
+netns_add_lo rq || exit 1
 NS=$(ns rq)
-ip -n "$NS" link set lo up
 P4=fd00:c5:1:$(printf %x $(($$ & 0xffff)))
 PFX=$P4::
 "$CTL" keygen "$tmp/nms.pem" "$tmp/nms.pub" >/dev/null
 
 start() { # IO
 	: >"$tmp/log"
-	ip netns exec "$NS" "$CSMPD" --listen '[::1]:61628' --workers 2 \
+	csmpd_start "$NS" "$tmp/log" --listen '[::1]:61628' --workers 2 \
 		--nms-key "$tmp/nms.pem" --control "$tmp/ctl.sock" \
-		--reply-ports $LO-$HI --io "$1" --report-interval 900 \
-		2>"$tmp/log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$tmp/log" && break
-		sleep 0.1
-	done
+		--reply-ports $LO-$HI --io "$1" --report-interval 900
 	: >"$tmp/serve.log"
 	ip netns exec "$NS" "$SIM" --target '[::1]:61628' \
 		--nms-pubkey "$tmp/nms.pub" --devices $N --src-prefix "$PFX" \
@@ -71,7 +59,7 @@ start() { # IO
 }
 stop() {
 	kill -TERM "$spid"; wait "$spid"; spid=
-	kill -TERM "$pid"; wait "$pid"; pid=
+	csmpd_stop
 }
 rq() { ip netns exec "$NS" "$REQ" --control "$tmp/ctl.sock" "$@"; }
 eid() { printf '00C50000000000%02X' "$1"; }

@@ -14,27 +14,15 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip jq
 
-CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
 CTL=$BIN/csmpctl
-for f in "$CSMPD" "$SIM" "$CTL"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }
-done
+require_built "$CSMPD" "$SIM" "$CTL"
 N=24
 
-tmp=$(mktemp -d /tmp/csmp-uplink-sign.XXXXXX)
+csmp_tmpdir uplink-sign
 chmod 755 "$tmp"
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add up || exit 1
+netns_add_lo up || exit 1
 NS=$(ns up)
-ip -n "$NS" link set lo up
 "$CTL" keygen "$tmp/nms.pem" "$tmp/nms.pub" >/dev/null
 sim() { ip netns exec "$NS" "$SIM" --target '[::1]:61628' \
 	--nms-pubkey "$tmp/nms.pub" --devices $N --quiet "$@"; }
@@ -69,20 +57,15 @@ members = 00C5*
 uplink-signature = required
 CONF
 	: >"$tmp/log"
-	ip netns exec "$NS" "$CSMPD" --config "$tmp/csmpd.conf" \
-		--report-interval 1 --log-level 6 2>"$tmp/log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$tmp/log" && break
-		sleep 0.1
-	done
+	csmpd_start "$NS" "$tmp/log" --config "$tmp/csmpd.conf" \
+		--report-interval 1 --log-level 6
 	sim --uplink-sign $suite --uplink-key-dir "$keys" \
 		--bad-signature-rate 0.3 --reg-min 0.2 --reg-max 1 \
 		--duration 5 --json >"$tmp/sim.json"
 	rc=$?
 	sleep 0.3
 	s=$(ctl stats --json)
-	kill -TERM $pid; wait $pid; pid=
+	csmpd_stop
 	j=$tmp/sim.json
 	signed=$(jq .uplink.signed "$j") bad=$(jq .uplink.bad_signature "$j")
 	reports=$(jq .reports_sent "$j") regs=$(jq .reg_attempts "$j")

@@ -25,7 +25,7 @@ RESP=$CSMP_BUILD/selftests/net/sim_responder
 FIX=$CSMP_TOP/../shared/fixtures/opencsmp-register.pcap
 [ -x "$SIM" ] && [ -x "$RESP" ] || { echo "# SKIP build csmp-sim and sim_responder first"; exit $KSFT_SKIP; }
 
-tmp=$(mktemp -d /tmp/csmp-simbeh.XXXXXX)
+csmp_tmpdir simbeh
 prefix=fd00:c5:1:1::
 port=61628
 base=00C5000000000000
@@ -33,23 +33,19 @@ rpid=
 
 cleanup() {
 	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
+	csmp_cleanup
 }
 trap cleanup EXIT
-netns_add sim || exit 1
+netns_add_lo sim || exit 1
 NS=$(ns sim)
-ip -n "$NS" link set lo up
-
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.key" 2>/dev/null
-openssl ec -in "$tmp/nms.key" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 
 # run MODE DEVICES SIM-ARGS...: responder in MODE, then the sim; leaves
 # $tmp/sim.json and $tmp/resp.json.
 run() {
 	local mode=$1 n=$2; shift 2
 	: >"$tmp/resp.err"
-	ip netns exec "$NS" "$RESP" --listen "[::1]:$port" --key "$tmp/nms.key" --devices "$n" \
+	ip netns exec "$NS" "$RESP" --listen "[::1]:$port" --key "$tmp/nms.pem" --devices "$n" \
 		--eid-base $base --mode "$mode" --fixture "$FIX" \
 		--report-interval 1 --duration 30 >"$tmp/resp.json" \
 		2>"$tmp/resp.err" &

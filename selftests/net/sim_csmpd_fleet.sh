@@ -13,56 +13,22 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip openssl jq
 
-CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
-for f in "$CSMPD" "$SIM"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }
-done
+require_built "$CSMPD" "$SIM"
 N=2000
 
-tmp=$(mktemp -d /tmp/csmp-simfleet.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+csmp_tmpdir simfleet
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
-openssl ec -in "$tmp/nms.pem" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 
 start_csmpd() { # LOG ARGS...
-	local log=$1 i
+	local log=$1
 	shift
-	: >"$log"
-	ip netns exec "$NS" "$CSMPD" --listen '[::1]:61628' --workers 2 \
+	csmpd_start "$NS" "$log" --listen '[::1]:61628' --workers 2 \
 		--nms-key "$tmp/nms.pem" --backend-id 00b7 --report-interval 2 \
-		--report-tlvs 22,23,35 "$@" 2>"$log" &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	sed 's/^/# /' "$log"
-	return 1
+		--report-tlvs 22,23,35 "$@"
 }
-
-stop_csmpd() {
-	local rc
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=
-	return $rc
-}
-
-# The number after WORD in csmpd's STOPPED line.
-stopped() { sed -n "s/.*%CSMP-5-STOPPED:.* $1 \([0-9]*\).*/\1/p" "$2"; }
 
 for io in uring mmsg; do
 	log=$tmp/csmpd.$io.log
@@ -74,7 +40,7 @@ for io in uring mmsg; do
 		--nms-pubkey "$tmp/nms.pub" --devices $N --until-registered \
 		--linger 2.5 --duration 25 --json --quiet >"$tmp/sim.$io.json"
 	src=$?
-	stop_csmpd
+	csmpd_stop
 	crc=$?
 	j=$tmp/sim.$io.json
 	sim() { jq -r "$1" "$j"; }
@@ -91,14 +57,14 @@ for io in uring mmsg; do
 		-a "$(sim .notifications_sent)" = 0
 	check "$io: csmpd exits 0 on SIGTERM" test $crc = 0
 	check "$io: csmpd answered every attempt the sim made" \
-		test "$(stopped registrations "$log")" = "$(sim .reg_attempts)"
-	rep=$(stopped reports "$log")
+		test "$(csmpd_stopped registrations "$log")" = "$(sim .reg_attempts)"
+	rep=$(csmpd_stopped reports "$log")
 	check "$io: every report reached csmpd ($rep), first + periodic" \
 		test -n "$rep" -a "$rep" = "$(sim .reports_sent)" -a \
 		"$(sim .reports_sent)" -gt $N
 	check "$io: no unknown session, nothing malformed" \
-		test "$(stopped session "$log")" = 0 -a \
-		"$(stopped malformed "$log")" = 0
+		test "$(csmpd_stopped session "$log")" = 0 -a \
+		"$(csmpd_stopped malformed "$log")" = 0
 	diag "$io: $(jq -c '{registered,reg_attempts,reports_sent,all_registered_s,reg_latency_ms}' "$j")"
 done
 
@@ -109,7 +75,7 @@ if start_csmpd "$log"; then
 	ip netns exec "$NS" "$SIM" --target '[::1]:61628' \
 		--nms-pubkey "$tmp/nms.pub" --devices 500 --rate 2000 \
 		--duration 2 --json --quiet >"$tmp/sim.rate.json"
-	stop_csmpd
+	csmpd_stop
 	j=$tmp/sim.rate.json
 	att=$(jq .reg_attempts "$j")
 	check "--rate 2000 for 2 s: exactly 4000 attempts, got $att" \
@@ -119,7 +85,7 @@ if start_csmpd "$log"; then
 		"$(jq '.registered + .reregistrations' "$j")" = "$(jq .acks_verified "$j")" \
 		-a "$(jq .acks_bad_signature "$j")" = 0
 	check "--rate: csmpd answered every attempt" \
-		test "$(stopped registrations "$log")" = "$att"
+		test "$(csmpd_stopped registrations "$log")" = "$att"
 else
 	not_ok "rate: csmpd starts"
 fi

@@ -10,52 +10,30 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd ip openssl jq
 
-CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
-for f in "$CSMPD" "$SIM"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }
-done
+require_built "$CSMPD" "$SIM"
 N=200
 
-tmp=$(mktemp -d /tmp/csmp-simkey.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-netns_add he || exit 1
+csmp_tmpdir simkey
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-for k in nms other; do
-	openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/$k.pem" 2>/dev/null
-	openssl ec -in "$tmp/$k.pem" -pubout -out "$tmp/$k.pub" 2>/dev/null
-done
+nms_keygen "$tmp" nms
+nms_keygen "$tmp" other
 
 log=$tmp/csmpd.log
-: >"$log"
-ip netns exec "$NS" "$CSMPD" --listen '[::1]:61628' --workers 1 \
-	--nms-key "$tmp/nms.pem" 2>"$log" &
-pid=$!
-for i in $(seq 100); do
-	grep -q '%CSMP-5-START' "$log" && break
-	sleep 0.1
-done
+csmpd_start "$NS" "$log" --listen '[::1]:61628' --workers 1 \
+	--nms-key "$tmp/nms.pem"
 
 # First attempts within 1 s, retries [0.5, 1] s later: >= 2 each by 3 s.
 ip netns exec "$NS" "$SIM" --target '[::1]:61628' --nms-pubkey "$tmp/other.pub" \
 	--devices $N --reg-min 1 --reg-max 2 --duration 3 --json --quiet \
 	>"$tmp/sim.json"
 src=$?
-kill -TERM "$pid"
-wait "$pid"
+csmpd_stop
 crc=$?
-pid=
 sim() { jq -r "$1" "$tmp/sim.json"; }
 att=$(sim .reg_attempts)
-notes=$(sed -n 's/.*%CSMP-5-STOPPED:.* notifications \([0-9]*\).*/\1/p' "$log")
+notes=$(csmpd_stopped notifications "$log")
 
 check "sim exits 3: not every device registered" test $src = 3
 check "nobody registered" test "$(sim .registered)" = 0

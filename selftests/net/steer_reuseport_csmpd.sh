@@ -15,28 +15,22 @@ require_root
 require_cmd ip openssl bpftool jq nsenter
 
 SIM=$BIN/csmp-sim
-CSMPD=$BIN/csmpd
-for f in "$SIM" "$CSMPD"; do
-	[ -x "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }
-done
+require_built "$SIM" "$CSMPD"
 ensure_bpffs || { echo "# SKIP cannot mount bpffs"; exit $KSFT_SKIP; }
 
-tmp=$(mktemp -d /tmp/csmp-steer.XXXXXX)
+csmp_tmpdir steer
 pin=/sys/fs/bpf/csmp-test-steer-$$
-pid=
 N=400
 cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	netns_cleanup
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"; rm -rf "$pin"
+	[ -n "${KEEP:-}" ] && tmp=
+	csmp_cleanup
+	rm -rf "$pin"
 }
 trap cleanup EXIT
 
-netns_add he || exit 1
+netns_add_lo he || exit 1
 NS=$(ns he)
-ip -n "$NS" link set lo up
-openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/nms.pem" 2>/dev/null
-openssl ec -in "$tmp/nms.pem" -pubout -out "$tmp/nms.pub" 2>/dev/null
+nms_keygen "$tmp"
 
 # nsenter keeps the host's mounts (ip netns exec remounts /sys), so the
 # pinned counters are readable from here.
@@ -45,28 +39,16 @@ in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 # run LABEL CSMPD-ARGS...: csmpd, the fleet, SIGTERM; leaves $tmp/LABEL.log
 # and $tmp/LABEL.json.
 run() {
-	local label=$1 log=$tmp/$1.log i rc
+	local label=$1 log=$tmp/$1.log
 	shift
 	nsenter --net="/run/netns/$NS" "$CSMPD" --workers 4 --listen '[::1]:61628' \
 		--nms-key "$tmp/nms.pem" --backend-id 00a1 "$@" 2>"$log" &
 	pid=$!
-	for i in $(seq 100); do
-		grep -q '%CSMP-5-START' "$log" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q '%CSMP-5-START' "$log"; then
-		diag "csmpd did not start:"; sed 's/^/# /' "$log"
-		return 1
-	fi
+	csmpd_wait_listen "$log" || return 1
 	in_ns timeout 60 "$SIM" --target '[::1]:61628' --nms-pubkey "$tmp/nms.pub" \
 		--devices $N --reg-min 1 --reg-max 4 --report-interval 1 \
 		--until-registered --linger 2.5 --json --quiet >"$tmp/$label.json"
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=
-	return $rc
+	csmpd_stop
 }
 # stat LABEL WORD: the number after WORD in csmpd's STOPPED lines.
 stat() { sed -n "s/.*STOPPED.*[ (]$2 \([0-9]*\).*/\1/p" "$tmp/$1.log" | head -1; }
