@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Test helper: the CSMP datagrams of a fixture capture, read with libpcap
- * at run time from shared/fixtures (never copied into the repository).
- * The directory is $CSMP_TOP/../shared/fixtures (selftests/run exports
+ * Helpers shared by the C tests (selftests/unit, selftests/bpf) and the net
+ * suite's helper binaries: hex strings to bytes, and the CSMP datagrams of a
+ * capture, read with libpcap at run time from shared/fixtures (never copied
+ * into the repository) or from a path given on the command line. The
+ * fixture directory is $CSMP_TOP/../shared/fixtures (selftests/run exports
  * CSMP_TOP), else found relative to the test binary's repository
- * (build/selftests/unit/<test> -> ../../../../shared/fixtures).
+ * (build/selftests/<suite>/<test> -> ../../../../shared/fixtures).
  */
-#ifndef CSMP_TEST_FIXTURE_H
-#define CSMP_TEST_FIXTURE_H
+#ifndef CSMP_TESTUTIL_H
+#define CSMP_TESTUTIL_H
 
+#include <errno.h>
 #include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -41,7 +44,7 @@ static inline const char *fx_dir(void)
 	if (n <= 0)
 		return NULL;
 	exe[n] = '\0';
-	/* <repo>/build/selftests/unit/<test>: strip four components. */
+	/* <repo>/build/selftests/<suite>/<test>: strip four components. */
 	for (i = 0; i < 4; i++) {
 		char *s = strrchr(exe, '/');
 
@@ -69,19 +72,18 @@ static inline int fx_path(const char *name, char *out, size_t cap)
 }
 
 /*
- * Every CSMP datagram of capture `name` into dg[0..max). Returns how many,
- * or -errno (-ENOENT when the fixture cannot be found).
+ * Every CSMP datagram (UDP to or from a CSMP port, any link type libcsmp's
+ * frame parser knows) of the capture file at `path` into dg[0..max).
+ * Returns how many, or -EIO when the file is not a capture.
  */
-static inline int fx_load(const char *name, struct fx_dgram *dg, int max)
+static inline int fx_load_path(const char *path, struct fx_dgram *dg, int max)
 {
-	char path[PATH_MAX], errbuf[PCAP_ERRBUF_SIZE];
+	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *pkt;
 	pcap_t *p;
 	int n = 0, r;
 
-	if (fx_path(name, path, sizeof(path)))
-		return -ENOENT;
 	p = pcap_open_offline(path, errbuf);
 	if (!p)
 		return -EIO;
@@ -102,7 +104,23 @@ static inline int fx_load(const char *name, struct fx_dgram *dg, int max)
 	return n;
 }
 
-/* Hex string -> bytes; returns the count or -1 when out is too small. */
+/*
+ * Every CSMP datagram of fixture capture `name` into dg[0..max). Returns
+ * how many, or -errno (-ENOENT when the fixture cannot be found).
+ */
+static inline int fx_load(const char *name, struct fx_dgram *dg, int max)
+{
+	char path[PATH_MAX];
+
+	if (fx_path(name, path, sizeof(path)))
+		return -ENOENT;
+	return fx_load_path(path, dg, max);
+}
+
+/*
+ * Hex string -> bytes (spaces between bytes allowed); returns the count or
+ * -1 when out is too small.
+ */
 static inline int fx_unhex(const char *h, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
@@ -120,4 +138,4 @@ static inline int fx_unhex(const char *h, uint8_t *out, size_t cap)
 	return (int)n;
 }
 
-#endif /* CSMP_TEST_FIXTURE_H */
+#endif /* CSMP_TESTUTIL_H */

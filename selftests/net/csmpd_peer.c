@@ -21,7 +21,6 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 
 #include "csmp.h"
 #include "sig.h"
+#include "testutil.h"
 
 static struct {
 	const char *target, *bind, *pcap, *pubkey, *session, *expect_src;
@@ -122,31 +122,20 @@ static int sock_open(struct sockaddr_storage *dst, socklen_t *dlen)
 	return fd;
 }
 
-/* Frame 1's UDP payload: Ethernet, IPv6 (no extension headers), UDP. */
+/* The capture's first CSMP datagram (the registration). */
 static int fixture_registration(uint8_t *out, size_t cap)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	pcap_t *p;
-	size_t n;
+	struct fx_dgram dg;
+	int n = fx_load_path(o.pcap, &dg, 1);
 
-	p = pcap_open_offline(o.pcap, errbuf);
-	if (!p)
-		FAIL("%s: %s", o.pcap, errbuf);
-	if (pcap_next_ex(p, &h, &d) != 1 || h->caplen < 14 + 40 + 8 ||
-	    d[12] != 0x86 || d[13] != 0xdd || d[14 + 6] != 17) {
-		pcap_close(p);
-		FAIL("%s: frame 1 is not Ethernet/IPv6/UDP", o.pcap);
-	}
-	n = h->caplen - 14 - 40 - 8;
-	if (n > cap) {
-		pcap_close(p);
+	if (n < 0)
+		FAIL("%s: not a capture", o.pcap);
+	if (n == 0)
+		FAIL("%s: no CSMP datagram", o.pcap);
+	if (dg.len > cap)
 		FAIL("frame too large");
-	}
-	memcpy(out, d + 14 + 40 + 8, n);
-	pcap_close(p);
-	return (int)n;
+	memcpy(out, dg.data, dg.len);
+	return (int)dg.len;
 }
 
 /* The capture, altered as asked: MID, EID, CurrentTime removed. */

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pcap/pcap.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "csmp.h"
 #include "sig.h"
+#include "testutil.h"
 
 enum mode { M_GOOD, M_OTHERKEY, M_TOKEN, M_EMPTY, M_EXPIRED, M_FIXTURE };
 
@@ -69,29 +69,26 @@ static int parse_listen(const char *arg, struct sockaddr_in6 *a)
 	return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0 : -EINVAL;
 }
 
-/* The first CoAP ACK in an Ethernet/IPv6/UDP capture. */
+/* The first CoAP ACK among a capture's CSMP datagrams. */
 static int load_fixture(const char *path, uint8_t *out, size_t cap)
 {
-	char ebuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *p;
-	pcap_t *pc;
-	int len = -ENOENT;
+	enum { MAX_DG = 32 };
+	struct fx_dgram *dg = calloc(MAX_DG, sizeof(*dg));
+	int n, i, len = -ENOENT;
 
-	pc = pcap_open_offline(path, ebuf);
-	if (!pc)
-		return -EIO;
-	while (pcap_next_ex(pc, &h, &p) == 1) {
-		if (h->caplen < 62 || p[12] != 0x86 || p[13] != 0xdd || p[20] != 17)
+	if (!dg)
+		return -ENOMEM;
+	n = fx_load_path(path, dg, MAX_DG);
+	for (i = 0; i < n; i++) {
+		if (!dg[i].len || (dg[i].data[0] & 0xf0) != 0x60 ||
+		    dg[i].len > cap)
 			continue;
-		if ((p[62] & 0xf0) != 0x60 || h->caplen - 62 > cap)
-			continue;
-		len = (int)(h->caplen - 62);
-		memcpy(out, p + 62, (size_t)len);
+		len = (int)dg[i].len;
+		memcpy(out, dg[i].data, dg[i].len);
 		break;
 	}
-	pcap_close(pc);
-	return len;
+	free(dg);
+	return n < 0 ? n : len;
 }
 
 static bool padded_lengths(const uint8_t *p, uint32_t len)

@@ -4,19 +4,7 @@
 #include <linux/types.h>
 #include "kselftest_harness.h"
 #include "csmp/classify.h"
-
-static int unhex(const char *h, __u8 *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		if (n == cap)
-			return -1;
-		out[n++] = (__u8)(csmp_hexval((__u8)h[0]) << 4 |
-				  csmp_hexval((__u8)h[1]));
-	}
-	return (int)n;
-}
+#include "testutil.h"
 
 /* Frame 2 of opencsmp-register.pcap: ACK 2.03, MID 0, signed. */
 static const char reg_ack[] =
@@ -29,7 +17,7 @@ TEST(registration_ack_is_signed_response)
 {
 	__u8 buf[256];
 	struct csmp_class c;
-	int n = unhex(reg_ack, buf, sizeof(buf));
+	int n = fx_unhex(reg_ack, buf, sizeof(buf));
 
 	ASSERT_EQ(125, n);
 	ASSERT_EQ(0, csmp_classify(buf, (__u32)n, &c));

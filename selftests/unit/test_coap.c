@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "kselftest_harness.h"
-#include "fixture.h"
+#include "testutil.h"
 
 struct reject {
 	const char *name;

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <net/if.h>
 #include "kselftest_harness.h"
-#include "fixture.h"
+#include "testutil.h"
 #include "sig.h"
 
 #define T0	1700000000u

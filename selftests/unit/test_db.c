@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "csmp/tlv.h"
+#include "testutil.h"
 #include "../../userspace/csmpd/db.h"
 
 /* The TLVs of frame 1 of opencsmp-register.pcap (after the 0xff marker). */
@@ -51,19 +52,6 @@ static const char reg_tlvs[] =
 	"48015a160a00121276656e646f72206861726477617265204944";
 
 #define REG_EID 0x0A0027FFFE3B2AB2ull
-
-static int unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		if (n == cap)
-			return -1;
-		out[n++] = (uint8_t)(csmp_hexval((__u8)h[0]) << 4 |
-				     csmp_hexval((__u8)h[1]));
-	}
-	return (int)n;
-}
 
 static int64_t now_ms(void)
 {
@@ -195,7 +183,7 @@ TEST_F(db, registration_and_report_are_stored_and_reloaded)
 	r = csmp_db_reserve(self->db, 0);
 	ASSERT_NE(NULL, r);
 	fill_reg(r, REG_EID, "0001abcd00000001");
-	len = unhex(reg_tlvs, r->payload, sizeof(r->payload));
+	len = fx_unhex(reg_tlvs, r->payload, sizeof(r->payload));
 	ASSERT_EQ(595, len);
 	r->len = (uint16_t)len;
 	csmp_db_push(self->db, 0);
@@ -206,7 +194,7 @@ TEST_F(db, registration_and_report_are_stored_and_reloaded)
 	fill_reg(r, REG_EID, "");
 	r->op = CSMP_DB_OP_REPORT;
 	r->ts_ms += 5;
-	len = unhex("07020a01" "1202" "0801" "160308d209", r->payload,
+	len = fx_unhex("07020a01" "1202" "0801" "160308d209", r->payload,
 		    sizeof(r->payload));
 	r->len = (uint16_t)len;
 	seq = csmp_db_push(self->db, 1);

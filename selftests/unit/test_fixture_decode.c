@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include "kselftest_harness.h"
-#include "fixture.h"
+#include "testutil.h"
 
 static unsigned char arena_buf[1 << 16];
 static struct fx_dgram dg[40];

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "kselftest_harness.h"
-#include "fixture.h"
+#include "testutil.h"
 
 /* IPv6 2018::188 -> 2018::2, UDP 46790 -> 61628, payload "\x40\x01\x00\x00". */
 static size_t ipv6_udp(uint8_t *p, uint8_t nh_first, int ext)

@@ -8,19 +8,7 @@
 #include <string.h>
 #include "kselftest_harness.h"
 #include "csmp.h"
-
-static int unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		if (n == cap)
-			return -1;
-		out[n++] = (uint8_t)(csmp_hexval((__u8)h[0]) << 4 |
-				     csmp_hexval((__u8)h[1]));
-	}
-	return (int)n;
-}
+#include "testutil.h"
 
 /* Frame 2 of opencsmp-register.pcap: ACK 2.03, signed. */
 static const char reg_ack[] =
@@ -58,7 +46,7 @@ TEST(registration_ack_decodes)
 	ProtobufCMessage *pm;
 	uint8_t buf[256];
 	const uint8_t *pl;
-	int n = unhex(reg_ack, buf, sizeof(buf)), k = 0;
+	int n = fx_unhex(reg_ack, buf, sizeof(buf)), k = 0;
 
 	csmp_arena_init(&a, arena_buf, sizeof(arena_buf));
 	ASSERT_EQ(0, csmp_coap_parse(buf, (__u32)n, &m));
@@ -137,7 +125,7 @@ TEST(decoded_message_lives_in_the_arena)
 	/* HardwareDesc with strings: every block protobuf-c asked for came
 	 * from the arena (no malloc), and reset gives it all back. */
 	uint8_t v[64];
-	int n = unhex("0801121843534d50204167656e74204c69622074657374206e6f6465"
+	int n = fx_unhex("0801121843534d50204167656e74204c69622074657374206e6f6465"
 		      "2809880101" "1a00", v, sizeof(v));
 	struct csmp_arena a;
 	ProtobufCMessage *pm;
@@ -165,7 +153,7 @@ TEST(arena_exhaustion_is_enomem_not_ebadmsg)
 {
 	static unsigned char small[64];
 	uint8_t v[64];
-	int n = unhex("0801121843534d50204167656e74204c69622074657374206e6f6465",
+	int n = fx_unhex("0801121843534d50204167656e74204c69622074657374206e6f6465",
 		      v, sizeof(v));
 	struct csmp_arena a;
 	ProtobufCMessage *pm;
@@ -202,7 +190,7 @@ TEST(malformed_values_are_ebadmsg)
 	csmp_arena_init(&a, arena_buf, sizeof(arena_buf));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t v[32];
-		int n = unhex(bad[i], v, sizeof(v));
+		int n = fx_unhex(bad[i], v, sizeof(v));
 
 		EXPECT_EQ(-EBADMSG, csmp_pb_unpack(&a,
 			&csmp__session_id__descriptor, v, (size_t)n, &pm))
@@ -216,14 +204,14 @@ TEST(field_zero_is_refused_at_any_depth)
 	/* FirmwareImageInfo.hwInfo holding a 2-byte key of field 0, which
 	 * protobuf-c 1.4.1 alone would keep as an unknown field. */
 	uint8_t v[16];
-	int n = unhex("0801" "5a06" "850000000000", v, sizeof(v));
+	int n = fx_unhex("0801" "5a06" "850000000000", v, sizeof(v));
 	struct csmp_arena a;
 	ProtobufCMessage *pm;
 
 	csmp_arena_init(&a, arena_buf, sizeof(arena_buf));
 	EXPECT_EQ(-EBADMSG, csmp_pb_unpack(&a,
 		&csmp__firmware_image_info__descriptor, v, (size_t)n, &pm));
-	n = unhex("0801" "5a02" "0a00", v, sizeof(v));
+	n = fx_unhex("0801" "5a02" "0a00", v, sizeof(v));
 	EXPECT_EQ(0, csmp_pb_unpack(&a, &csmp__firmware_image_info__descriptor,
 				    v, (size_t)n, &pm));
 }
@@ -275,7 +263,7 @@ TEST(notification_tlvs_packed_and_unpacked)
 
 	csmp_arena_init(&a, arena_buf, sizeof(arena_buf));
 	for (i = 0; i < 2; i++) {
-		int n = unhex(forms[i], v, sizeof(v));
+		int n = fx_unhex(forms[i], v, sizeof(v));
 
 		ASSERT_EQ(0, csmp_pb_unpack(&a,
 			&csmp__cgmsnotification__descriptor, v, (size_t)n,
@@ -294,7 +282,7 @@ TEST(json_escapes_strings_and_reports_unknown_fields)
 {
 	/* SessionID{id: "a\"b\\c\n\xff\xc3\xa9"} + unknown field 5 = 7. */
 	uint8_t v[32];
-	int n = unhex("0a0961" "22" "62" "5c" "63" "0a" "ff" "c3a9" "2807", v,
+	int n = fx_unhex("0a0961" "22" "62" "5c" "63" "0a" "ff" "c3a9" "2807", v,
 		      sizeof(v));
 	struct csmp_arena a;
 	ProtobufCMessage *pm;
@@ -321,7 +309,7 @@ TEST(json_escapes_strings_and_reports_unknown_fields)
 TEST(json_of_a_value_that_does_not_parse)
 {
 	uint8_t pl[8];
-	int n = unhex("0703" "0a0531", pl, sizeof(pl));
+	int n = fx_unhex("0703" "0a0531", pl, sizeof(pl));
 	struct csmp_arena a;
 	struct csmp_tlv t;
 	struct csmp_sb sb;
@@ -334,7 +322,7 @@ TEST(json_of_a_value_that_does_not_parse)
 	EXPECT_STREQ("[7/SessionID]: {\"raw\":\"0a0531\",\"error\":\"Bad message\"}",
 		     csmp_sb_str(&sb));
 	/* An id without a message is printed raw. */
-	n = unhex("0302abcd", pl, sizeof(pl));
+	n = fx_unhex("0302abcd", pl, sizeof(pl));
 	ASSERT_EQ(0, csmp_tlv_find(pl, (size_t)n, 3, &t, NULL));
 	csmp_sb_reset(&sb);
 	EXPECT_EQ(-ENOENT, csmp_tlv_line(&sb, &a, pl, &t));

@@ -11,19 +11,7 @@
 #include "kselftest_harness.h"
 #include "csmp/tlv.h"
 #include "sig.h"
-
-static int unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		if (n == cap)
-			return -1;
-		out[n++] = (uint8_t)(csmp_hexval((__u8)h[0]) << 4 |
-				     csmp_hexval((__u8)h[1]));
-	}
-	return (int)n;
-}
+#include "testutil.h"
 
 /* Frame 2 of opencsmp-register.pcap (wire facts §7.2), CoAP payload only. */
 static const char ack_payload[] =
@@ -63,8 +51,8 @@ TEST(fixture_ack_signature_parses_structurally)
 {
 	uint8_t p[256], region[64];
 	struct csmp_sig_loc loc;
-	int n = unhex(ack_payload, p, sizeof(p));
-	int rn = unhex(ack_region, region, sizeof(region));
+	int n = fx_unhex(ack_payload, p, sizeof(p));
+	int rn = fx_unhex(ack_region, region, sizeof(region));
 
 	ASSERT_EQ(120, n);
 	ASSERT_EQ(30, rn);
@@ -86,7 +74,7 @@ TEST(fixture_ack_does_not_verify_with_fresh_key)
 {
 	uint8_t p[256];
 	struct csmp_key *k;
-	int n = unhex(ack_payload, p, sizeof(p));
+	int n = fx_unhex(ack_payload, p, sizeof(p));
 
 	ASSERT_EQ(0, csmp_key_generate(CSMP_SUITE_P256, &k));
 	EXPECT_EQ(CSMP_R_SIG_BAD, check(NULL, k, p, (size_t)n, NOW));
