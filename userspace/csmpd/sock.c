@@ -19,56 +19,34 @@
 #include <unistd.h>
 
 #include "csmpd.h"
+#include "metrics.h"
 
-/* "[v6]:port", "v6" is not accepted without brackets; "a.b.c.d:port". */
+/*
+ * "[v6]:port" or "a.b.c.d:port" (the port after the last colon),
+ * read by the one host:port parser (csmp_parse_hostport); a listening
+ * address also needs a port other than 0, one a device can be told.
+ */
 int csmpd_parse_listen(const char *s, struct csmpd_listen *l)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon;
-	char *end;
-	unsigned long port;
-	size_t hl;
+	struct sockaddr_storage ss;
+	unsigned int len;
+	int err;
 
 	memset(l, 0, sizeof(*l));
 	if (strlen(s) >= sizeof(l->text))
 		return -EINVAL;
+	err = csmp_parse_hostport(s, &ss, &len);
+	if (err)
+		return err;
+	if (len > sizeof(l->addr.in6))
+		return -EINVAL;
+	memcpy(&l->addr.in6, &ss, len);
+	l->addr.len = len;
+	if (!(ss.ss_family == AF_INET6 ? l->addr.in6.sin6_port :
+					 l->addr.in.sin_port))
+		return -EINVAL;
 	strcpy(l->text, s);
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(rb - s - 1);
-		colon = rb + 1;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port == 0 || port > 65535 || !colon[1])
-		return -EINVAL;
-
-	if (inet_pton(AF_INET6, host, &l->addr.in6.sin6_addr) == 1) {
-		l->addr.in6.sin6_family = AF_INET6;
-		l->addr.in6.sin6_port = htons((__u16)port);
-		l->addr.len = sizeof(l->addr.in6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &l->addr.in.sin_addr) == 1) {
-		l->addr.in.sin_family = AF_INET;
-		l->addr.in.sin_port = htons((__u16)port);
-		l->addr.len = sizeof(l->addr.in);
-		return 0;
-	}
-	return -EINVAL;
+	return 0;
 }
 
 static int setopt(int fd, int level, int name, int val)
