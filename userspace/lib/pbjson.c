@@ -159,7 +159,7 @@ static void json_key(struct csmp_sb *sb, const char *name)
 	csmp_sb_putc(sb, ':');
 }
 
-static size_t elem_size(ProtobufCType type)
+size_t csmp_pb_elem_size(ProtobufCType type)
 {
 	switch (type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -277,7 +277,7 @@ static int field_present(const ProtobufCMessage *m,
 	default: {
 		static const uint8_t zero[8];
 
-		return memcmp(v, zero, elem_size(f->type)) != 0;
+		return memcmp(v, zero, csmp_pb_elem_size(f->type)) != 0;
 	}
 	}
 }
@@ -296,7 +296,7 @@ static void pb_json_members(struct csmp_sb *sb, const ProtobufCMessage *m,
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
-			size_t j, es = elem_size(f->type);
+			size_t j, es = csmp_pb_elem_size(f->type);
 
 			if (!n || !arr)
 				continue;

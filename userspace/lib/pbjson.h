@@ -46,6 +46,9 @@ static inline const char *csmp_sb_str(const struct csmp_sb *sb)
 	return sb->err ? NULL : sb->buf;
 }
 
+/* The size of one element of a repeated field of this type (0: unknown). */
+size_t csmp_pb_elem_size(ProtobufCType type);
+
 /* One message as a JSON object. */
 void csmp_pb_json(struct csmp_sb *sb, const ProtobufCMessage *m);
 

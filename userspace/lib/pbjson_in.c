@@ -61,28 +61,6 @@ static bool key_is(const char *k, const char *name)
 	return *k == 0;
 }
 
-static size_t elem_size(ProtobufCType type)
-{
-	switch (type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
 static int hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -235,7 +213,7 @@ static int pb_field(struct jctx *c, ProtobufCMessage *m,
 		    const ProtobufCFieldDescriptor *f, const json_t *j)
 {
 	char *base = (char *)m;
-	size_t es = elem_size(f->type);
+	size_t es = csmp_pb_elem_size(f->type);
 	int ret;
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
