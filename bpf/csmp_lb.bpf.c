@@ -193,19 +193,28 @@ static __always_inline int csmp_is_port(const struct csmp_lb_config *cfg,
 
 /*
  * Token bucket in milli-tokens. Refill from the elapsed microseconds
- * (capped at 10 s, so the product cannot overflow), take one token.
+ * (capped at 10 s, so the product cannot overflow), take one token. The
+ * timestamp only moves when at least one milli-token was credited (or the
+ * bucket is full): under a storm whose packets arrive faster than one
+ * refill unit, moving it on every packet would throw the elapsed time away
+ * and the bucket would never refill.
  */
 static __always_inline int csmp_bucket_take(struct csmp_bucket *b, __u64 now,
 					    __u32 rate, __u32 burst)
 {
-	__u64 us = (now - b->ts_ns) / 1000;
+	__u64 us = (now - b->ts_ns) / 1000, add;
 
 	if (us > 10000000)
 		us = 10000000;
-	b->mtokens += us * rate / 1000000;
-	if (b->mtokens > burst)
+	add = us * rate / 1000000;
+	if (add) {
+		b->mtokens += add;
+		b->ts_ns = now;
+	}
+	if (b->mtokens >= burst) {
 		b->mtokens = burst;
-	b->ts_ns = now;
+		b->ts_ns = now;
+	}
 	if (b->mtokens < 1000)
 		return 0;
 	b->mtokens -= 1000;
