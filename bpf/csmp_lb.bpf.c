@@ -595,6 +595,8 @@ static __always_inline int csmp_classify_pkt(struct xdp_md *ctx, __u32 off,
 		return -1;
 	if (use_kfuncs) {
 		bpf_csmp_classify(s->buf, len, c);
+		/* The scratch holds the last verdict on both paths. */
+		__builtin_memcpy(&s->st.c, c, sizeof(*c));
 		return 0;
 	}
 	csmp_bpf_classify(s, len);
