@@ -228,15 +228,19 @@ struct csmpd_device {
 	__u16 ack_len;
 	__u8 ack[CSMPD_ACK_CACHE_MAX];
 
-	/* Latest reported TLVs. */
+	/* Latest reported TLVs. tlv_dirty: bit i set while tlvs[i] changed
+	 * since it was last handed to persistence, which writes only those. */
 	__u8 n_tlvs;
 	__u16 tlv_used;
 	__u16 tlv_cap;
+	__u16 tlv_dirty;
 	struct csmpd_tlv_entry tlvs[CSMPD_DEV_TLV_TYPES];
 	__u8 *tlv_blob;
 
 	void *ext;		/* owned by the registry persistence layer */
 };
+
+_Static_assert(CSMPD_DEV_TLV_TYPES <= 16, "tlv_dirty has a bit per type");
 
 /* One shard of the registry: open addressing, owned by one worker. */
 struct csmpd_shard {

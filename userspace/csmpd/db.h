@@ -6,8 +6,9 @@
  *
  * Durability contract: while the database can be written, a record pushed
  * at time T is committed by T + commit_interval + the commit's own
- * duration, whatever the load (the writer commits as soon as it has drained
- * the rings, after at most commit_batch records, and never holds a
+ * duration, whatever the load (the writer commits once it has drained the
+ * rings: at once when idle, under load a few commit durations after the
+ * previous commit; after at most commit_batch records; and never holds a
  * transaction open longer than commit_interval). csmp_db_committed() tells
  * a producer which of its records are durable and the eventfd of
  * csmp_db_notify_fd() fires after each commit that covered some of them, so

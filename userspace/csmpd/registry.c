@@ -187,6 +187,27 @@ int csmpd_dev_set_session(struct csmpd_shard *s, struct csmpd_device *dev,
 }
 
 /*
+ * Whether the new bytes of entry e (in out) differ from what the device
+ * holds for its type, or the held ones were never handed to persistence:
+ * only those need writing again (csmpd_device.tlv_dirty).
+ */
+static bool tlv_changed(const struct csmpd_device *dev,
+			const struct csmpd_tlv_entry *e, const __u8 *out)
+{
+	__u32 i;
+
+	for (i = 0; i < dev->n_tlvs; i++) {
+		const struct csmpd_tlv_entry *o = &dev->tlvs[i];
+
+		if (o->type != e->type)
+			continue;
+		return (dev->tlv_dirty & (1u << i)) || o->len != e->len ||
+		       memcmp(dev->tlv_blob + o->off, out + e->off, e->len);
+	}
+	return true;
+}
+
+/*
  * Keep the TLVs of a report as the device's latest values: every TLV type
  * in `payload` replaces the stored bytes of that type (all instances of a
  * table TLV together, header included); other types keep theirs. At most
@@ -200,6 +221,7 @@ int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
 	struct csmpd_tlv_entry ent[CSMPD_DEV_TLV_TYPES];
 	__u8 *out = w->scratch;
 	__u32 used = 0, n = 0, i, dropped = 0;
+	__u16 dirty = 0;
 	struct csmp_tlv_iter it;
 	struct csmp_tlv t;
 	_Static_assert(sizeof(w->scratch) >= CSMPD_DEV_TLV_BYTES,
@@ -244,6 +266,8 @@ int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
 		ent[n].type = t.type;
 		ent[n].off = (__u16)start;
 		ent[n].len = (__u16)(used - start);
+		if (tlv_changed(dev, &ent[n], out))
+			dirty |= (__u16)(1u << n);
 		n++;
 	}
 	/* Then the old types this report did not carry. */
@@ -266,6 +290,8 @@ int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
 		ent[n] = *o;
 		ent[n].off = (__u16)used;
 		used += o->len;
+		if (dev->tlv_dirty & (1u << i))
+			dirty |= (__u16)(1u << n);
 		n++;
 	}
 	/* A device's reports keep their size: the blob grows a few times in
@@ -287,6 +313,7 @@ int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
 	memcpy(dev->tlvs, ent, n * sizeof(ent[0]));
 	dev->n_tlvs = (__u8)n;
 	dev->tlv_used = (__u16)used;
+	dev->tlv_dirty = dirty;
 	return (int)dropped;
 }
 
