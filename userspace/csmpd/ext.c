@@ -515,17 +515,20 @@ static int persist(struct csmpd_worker *w, struct csmpd_device *dev,
 	r->session[dev->session_len] = 0;
 	snprintf(r->group, sizeof(r->group), "%s", group_name(dev->eid));
 	/*
-	 * The device's latest TLVs, whole TLVs with their headers: all of
-	 * them for a registration, else those that changed since they were
-	 * last handed over (the writer replaces the types a record carries
-	 * and keeps the others). A meter's report repeats much that does
-	 * not change, and each TLV costs the writer a delete and an insert.
-	 * A record lost to a full ring leaves its bits set for the next one.
+	 * The device's latest TLVs, whole TLVs with their headers, those
+	 * that changed since they were last handed over: the writer replaces
+	 * the types a record carries and keeps the others (hardware and
+	 * firmware columns included). A meter repeats much that does not
+	 * change, in its reports as in its registrations, and each TLV costs
+	 * the writer a delete and an insert. Nothing is lost: a device's
+	 * TLVs start empty in memory at start-up, so everything it says
+	 * first is new, and a record lost to a full ring leaves its bits set
+	 * for the next one.
 	 */
 	for (i = 0; i < dev->n_tlvs; i++) {
 		const struct csmpd_tlv_entry *e = &dev->tlvs[i];
 
-		if (op != CSMP_DB_OP_REGISTER && !(dev->tlv_dirty & (1u << i)))
+		if (!(dev->tlv_dirty & (1u << i)))
 			continue;
 		if (used + e->len > sizeof(r->payload))
 			break;
