@@ -831,8 +831,8 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
  * COMMIT_GAP times the last commit's duration has passed since that commit
  * ended: on an idle registry a record is committed at once; under load,
  * commits take at most about 1/COMMIT_GAP of the time and a record waits
- * a few commit durations more (well under a millisecond with
- * synchronous=NORMAL). commit_batch and commit_interval bound it as before.
+ * a few commit durations more (under a millisecond with synchronous=NORMAL,
+ * a few fsyncs with FULL). commit_batch and commit_interval bound it.
  */
 #define COMMIT_GAP	8
 
