@@ -129,7 +129,7 @@ snap() {
 		FNR == 1 { split(FILENAME, p, "/"); comm = "" }
 		FILENAME ~ /comm$/ { c[p[5]] = $0; next }
 		{ cpu += $1; if (c[p[5]] == "csmpd-db") db += $1 }
-		END { printf "%d %d %d\n", t, cpu, db }' \
+		END { printf "%.0f %.0f %.0f\n", t, cpu, db }' \
 		$(for d in /proc/"$pid"/task/*; do echo "$d/comm" "$d/schedstat"; done) >"$1.t"
 }
 
@@ -175,12 +175,12 @@ prepare() {
 	ctl devices --json >"$tmp/devices.json"
 	stop_csmpd
 	cp "$tmp/run.db" "$tmp/$suite.tmpl"
-	jq -r '.devices[].session' "$tmp/devices.json" >"$tmp/sessions"
+	jq -r '.devices[].session' "$tmp/devices.json" >"$tmp/sessions-$suite"
 	(cd "$tmp/keys-$suite" &&
 	 jq -r '.devices[].eid' "$tmp/devices.json" |
 	 while read -r e; do ln -s "../$suite.pub" "$e.pem"; done)
-	[ "$(wc -l <"$tmp/sessions")" = "$devices" ] ||
-		{ echo "verify bench: $(wc -l <"$tmp/sessions") of $devices devices listed, csmp-sim: $(jq -c . "$tmp/sim.json")" >&2; exit 1; }
+	[ "$(wc -l <"$tmp/sessions-$suite")" = "$devices" ] ||
+		{ echo "verify bench: $(wc -l <"$tmp/sessions-$suite") of $devices devices listed, csmp-sim: $(jq -c . "$tmp/sim.json")" >&2; exit 1; }
 }
 
 # steady NAME SUITE BAD_RATE -> $tmp/NAME.json
@@ -189,7 +189,7 @@ steady() {
 	raw=$([ "$suite" = p256 ] && echo "$raw_p256" || echo "$raw_ed")
 	rate=$(awk -v r="$raw" 'BEGIN {print int(r * 1.5)}')
 	start_csmpd "$suite" 1 taskset -c $CPU_D
-	nsenter --net="/run/netns/$ns" taskset -c $CPU_G $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions" \
+	nsenter --net="/run/netns/$ns" taskset -c $CPU_G $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions-$suite" \
 		--key "$tmp/$suite.pem" --distinct 20000 --bad-rate "$bad" \
 		--rate "$rate" --seconds $((warm + secs + 1)) >"$tmp/$name.load.json" &
 	lpid=$!
@@ -208,6 +208,8 @@ steady() {
 	delta "$tmp/$name.a" "$tmp/$name.b" | jq --arg s "$suite" --argjson bad "$bad" \
 		--argjson rate "$rate" '. + {suite: $s, bad_rate: $bad, offered_per_s: $rate}' >"$tmp/$name.json"
 	echo "verify $name: $(jq -c '{verified, sig_bad, cpu_s, wall_s, util, db_share, verified_per_cpu_s, verified_per_wall_s}' "$tmp/$name.json")" >&2
+	jq -e '.verified > 0' "$tmp/$name.json" >/dev/null ||
+		{ echo "verify bench: $name: nothing verified; csmpd said:" >&2; tail -5 "$tmp/log" >&2; exit 1; }
 }
 
 # drain NAME WORKERS: P-256, backlog filled while csmpd is stopped.
@@ -216,7 +218,7 @@ drain() {
 	start_csmpd p256 "$workers" env
 	kill -STOP "$pid"
 	# 9,000 reports per worker fit the 8 MB its socket may queue.
-	nsx $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions" \
+	nsx $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions-p256" \
 		--key "$tmp/p256.pem" --distinct $((per * workers)) \
 		--count $((per * workers)) --seconds 30 >"$tmp/$name.load.json"
 	kill -CONT "$pid"
