@@ -14,7 +14,7 @@
 #
 #   steady  csmpd --workers 1 with every thread pinned to CPU 1, the sender
 #           pinned to CPU 0 offering 1.5x the raw rate. Figures are per
-#           second of csmpd's CPU time (all its threads, schedstat), the
+#           second of csmpd's CPU time (all its threads, as csmpd reports it), the
 #           basis of csmp-cryptobench's rates, over a window of csmpd's own
 #           counters; wall-clock rates and csmpd's CPU use are kept beside.
 #   drain   csmpd stopped (SIGSTOP) while the sender fills its sockets, then
@@ -118,38 +118,25 @@ stop_csmpd() {
 
 ctl() { nsx $B/csmpctl --control "$tmp/ctl.sock" "$@"; }
 
-# snap FILE: wall ns, csmpd CPU ns (every thread), CPU ns of its DB thread,
-# and the counters, taken as close together as two processes allow.
-snap() {
-	local t0 t1
-	t0=$(date +%s%N)
-	ctl stats --json >"$1.json"
-	t1=$(date +%s%N)
-	awk -v t=$(((t0 + t1) / 2)) '
-		FNR == 1 { split(FILENAME, p, "/"); comm = "" }
-		FILENAME ~ /comm$/ { c[p[5]] = $0; next }
-		{ cpu += $1; if (c[p[5]] == "csmpd-db") db += $1 }
-		END { printf "%.0f %.0f %.0f\n", t, cpu, db }' \
-		$(for d in /proc/"$pid"/task/*; do echo "$d/comm" "$d/schedstat"; done) >"$1.t"
-}
+# snap FILE: csmpd's counters with its monotonic clock, its CPU time (all
+# threads) and its registry writer's, all read together by csmpd.
+snap() { ctl stats --json >"$1.json"; }
 
 # delta A B: one JSON object of what happened between two snapshots.
 delta() {
-	jq -n --slurpfile a "$1.json" --slurpfile b "$2.json" \
-		--arg ta "$(cat "$1.t")" --arg tb "$(cat "$2.t")" '
+	jq -n --slurpfile a "$1.json" --slurpfile b "$2.json" '
 		def sum(f): [.workers[] | f] | add;
-		($ta | split(" ") | map(tonumber)) as $x |
-		($tb | split(" ") | map(tonumber)) as $y |
+		def d(f): ($b[0] | f) - ($a[0] | f);
 		{
-			wall_s: (($y[0] - $x[0]) / 1e9),
-			cpu_s: (($y[1] - $x[1]) / 1e9),
-			db_cpu_s: (($y[2] - $x[2]) / 1e9),
-			verified: (($b[0] | sum(.verified_ok)) - ($a[0] | sum(.verified_ok))),
-			sig_bad: (($b[0] | sum(.verify_failed.sig_bad)) - ($a[0] | sum(.verify_failed.sig_bad))),
-			reports: (($b[0] | sum(.reports)) - ($a[0] | sum(.reports))),
+			wall_s: (d(.clock.monotonic_ns) / 1e9),
+			cpu_s: (d(.clock.process_cpu_ns) / 1e9),
+			db_cpu_s: (d(.registry.writer_cpu_ns) / 1e9),
+			verified: d(sum(.verified_ok)),
+			sig_bad: d(sum(.verify_failed.sig_bad)),
+			reports: d(sum(.reports)),
 			per_worker: [range(0; $b[0].workers | length) as $i |
 				($b[0].workers[$i].verified_ok - $a[0].workers[$i].verified_ok)],
-			registry_dropped: (($b[0] | sum(.registry_dropped)) - ($a[0] | sum(.registry_dropped)))
+			registry_dropped: d(sum(.registry_dropped))
 		} | . + {
 			verified_per_cpu_s: (.verified / .cpu_s),
 			verified_per_wall_s: (.verified / .wall_s),
@@ -313,8 +300,10 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "**Steady runs** (1 worker): every csmpd thread pinned to CPU $CPU_D, the sender pinned to CPU"
 	echo "$CPU_G offering 1.5x the raw rate (the excess is dropped by the kernel at csmpd's socket, on the"
 	echo "sender's CPU). Rates are per second of csmpd's CPU time, all threads (worker, registry writer,"
-	echo "control) from \`/proc/PID/task/*/schedstat\`, over a ${secs} s window of csmpd's own counters: the"
-	echo "basis csmp-cryptobench uses, so the ratio is CPU cost against CPU cost and does not depend on"
+	echo "control) over a ${secs} s window of csmpd's own counters: the"
+	echo "basis csmp-cryptobench uses (csmpd reads its clocks with its counters: \`csmpctl stats --json\`"
+	echo "has \`clock.monotonic_ns\`, \`clock.process_cpu_ns\`, \`registry.writer_cpu_ns\`), so the ratio is"
+	echo "CPU cost against CPU cost and does not depend on"
 	echo "what else the machine runs. The wall-clock rate and csmpd's CPU use beside it show whether"
 	echo "csmpd had its CPU to itself. On loopback the kernel's receive path up to the socket runs on the"
 	echo "sender's CPU; with a NIC, that softirq work lands on whichever CPU takes the interrupt."
@@ -342,9 +331,12 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "reports per worker, what 8 MB of socket buffer holds), then resumed with nothing else of the"
 	echo "bench running; the rate is verified reports per second of wall time over a 0.25 s window that"
 	echo "closes while every worker still has backlog (checked), median of 3. One worker has a core to"
-	echo "itself and the registry writer the other; two workers share both cores with the writer.${steer:+ The"}"
-	[ -n "$steer" ] && echo "sockets are steered (\`--steer-workers\`): each report reaches its owner's socket."
-	[ -z "$steer" ] && echo "Without BPF steering, half the reports of the 2-worker run are handed between workers."
+	echo "itself and the registry writer the other; two workers share both cores with the writer."
+	if [ -n "$steer" ]; then
+		echo "The sockets are steered (\`--steer-workers\`): each report reaches its owner's socket."
+	else
+		echo "Without BPF steering, half the reports of the 2-worker run are handed between workers."
+	fi
 	echo "The CPU-efficiency figure is verified per csmpd CPU-second with 2 workers over 1 (what a second"
 	echo "worker costs in overhead, whatever the cores); the wall-clock ratio is what the second core"
 	echo "actually adds here, and is only meaningful when the machine is otherwise idle (csmpd's CPU use"

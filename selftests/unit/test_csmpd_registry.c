@@ -126,6 +126,55 @@ TEST_F(shard, latest_tlvs_last_report_wins_per_type)
 	EXPECT_EQ('b', v[14]);
 }
 
+/* tlv_dirty: bit i for tlvs[i] of the given type, or 0 when absent. */
+static __u16 dirty_bit(const struct csmpd_device *d, __u32 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_tlvs; i++)
+		if (d->tlvs[i].type == type)
+			return d->tlv_dirty & (1u << i);
+	return 0;
+}
+
+/* Persistence writes only what tlv_dirty marks (ext.c persist()). */
+TEST_F(shard, latest_tlvs_mark_only_changed_types_dirty)
+{
+	struct csmpd_device *d = csmpd_dev_add(&self->w->shard, 11);
+	__u8 p[512];
+	size_t n = 0;
+
+	n += put_tlv(p + n, CSMP_TLV_UPTIME, 3, 'u');
+	n += put_tlv(p + n, CSMP_TLV_INTERFACE_METRICS, 10, 'a');
+	ASSERT_EQ(0, csmpd_dev_store_tlvs(self->w, d, p, (__u32)n));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_UPTIME));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_INTERFACE_METRICS));
+
+	/* Handed over; the same bytes again change nothing. */
+	d->tlv_dirty = 0;
+	ASSERT_EQ(0, csmpd_dev_store_tlvs(self->w, d, p, (__u32)n));
+	EXPECT_EQ(0, d->tlv_dirty);
+
+	/* A new Uptime marks Uptime alone. */
+	n = put_tlv(p, CSMP_TLV_UPTIME, 3, 'v');
+	n += put_tlv(p + n, CSMP_TLV_INTERFACE_METRICS, 10, 'a');
+	ASSERT_EQ(0, csmpd_dev_store_tlvs(self->w, d, p, (__u32)n));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_UPTIME));
+	EXPECT_EQ(0, dirty_bit(d, CSMP_TLV_INTERFACE_METRICS));
+
+	/* Not handed over (a full registry ring): a report that carries the
+	 * same Uptime, or not Uptime at all, keeps it dirty, wherever the
+	 * type moves in tlvs[]. */
+	n = put_tlv(p, CSMP_TLV_INTERFACE_METRICS, 10, 'b');
+	ASSERT_EQ(0, csmpd_dev_store_tlvs(self->w, d, p, (__u32)n));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_UPTIME));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_INTERFACE_METRICS));
+	n = put_tlv(p, CSMP_TLV_UPTIME, 3, 'v');
+	ASSERT_EQ(0, csmpd_dev_store_tlvs(self->w, d, p, (__u32)n));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_UPTIME));
+	EXPECT_NE(0, dirty_bit(d, CSMP_TLV_INTERFACE_METRICS));
+}
+
 TEST_F(shard, latest_tlvs_are_bounded)
 {
 	struct csmpd_device *d = csmpd_dev_add(&self->w->shard, 10);

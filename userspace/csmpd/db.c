@@ -953,7 +953,9 @@ int csmp_db_notify_fd(struct csmp_db *db, unsigned int p)
 
 void csmp_db_get_stats(struct csmp_db *db, struct csmp_db_stats *s)
 {
+	struct timespec ts;
 	unsigned int i;
+	clockid_t cid;
 
 	memset(s, 0, sizeof(*s));
 	if (!db)
@@ -965,6 +967,11 @@ void csmp_db_get_stats(struct csmp_db *db, struct csmp_db_stats *s)
 	s->failing = atomic_load(&db->failing);
 	for (i = 0; i < db->nprod; i++)
 		s->queue_depth += csmp_spsc_depth(&db->prod[i].ring);
+	/* The writer's share of csmpd's CPU is what persistence costs. */
+	if (db->started && !pthread_getcpuclockid(db->thread, &cid) &&
+	    !clock_gettime(cid, &ts))
+		s->writer_cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+				   (uint64_t)ts.tv_nsec;
 }
 
 void csmp_db_close(struct csmp_db *db)

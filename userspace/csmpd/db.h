@@ -92,6 +92,7 @@ struct csmp_db_stats {
 	uint64_t failing;		/* 1: the last transaction failed */
 	uint64_t max_commit_us;		/* slowest commit so far */
 	uint64_t queue_depth;		/* records waiting, all rings */
+	uint64_t writer_cpu_ns;		/* CPU time of the writer thread */
 };
 
 struct csmp_db;

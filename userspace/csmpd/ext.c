@@ -805,8 +805,13 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 	struct ops *o = ops_of(d);
 	json_t *workers = json_array(), *resp;
 	struct csmp_db_stats ds;
+	struct timespec mono, cpu;
 	unsigned int i, c;
 
+	/* Read with the counters, so that two answers give rates per second
+	 * and per CPU-second without the client's own latency in them. */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	for (i = 0; i < d->n_workers; i++) {
 		const struct csmpd_counters *k = &d->workers[i].ctr;
 		struct csmpd_counters s;
@@ -858,14 +863,19 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 		json_array_append_new(workers, wj);
 	}
 	csmp_db_get_stats(o->db, &ds);
-	resp = json_pack("{s:o,s:{s:I,s:I,s:I,s:b,s:I,s:I},s:{s:I,s:I},s:I}",
+	resp = json_pack("{s:o,s:{s:I,s:I},s:{s:I,s:I,s:I,s:b,s:I,s:I,s:I},s:{s:I,s:I},s:I}",
 			 "workers", workers,
+			 "clock", "monotonic_ns",
+			 (json_int_t)mono.tv_sec * 1000000000 + mono.tv_nsec,
+			 "process_cpu_ns",
+			 (json_int_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec,
 			 "registry", "records", (json_int_t)ds.records,
 			 "commits", (json_int_t)ds.commits,
 			 "errors", (json_int_t)ds.errors,
 			 "failing", (int)ds.failing,
 			 "max_commit_us", (json_int_t)ds.max_commit_us,
 			 "queue_depth", (json_int_t)ds.queue_depth,
+			 "writer_cpu_ns", (json_int_t)ds.writer_cpu_ns,
 			 "events", "written",
 			 (json_int_t)csmp_events_written(o->events),
 			 "dropped", (json_int_t)csmp_events_dropped(o->events),
