@@ -836,6 +836,20 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
  */
 #define COMMIT_GAP	8
 
+/* Records are freed at commit: a ring half full is committed at once. */
+static bool ring_half_full(struct csmp_db *db)
+{
+	unsigned int i;
+
+	for (i = 0; i < db->nprod; i++) {
+		struct csmp_spsc *r = &db->prod[i].ring;
+
+		if (csmp_spsc_depth(r) >= (r->mask + 1) / 2)
+			return true;
+	}
+	return false;
+}
+
 static int64_t commit_due(const struct csmp_db *db, int64_t first_us)
 {
 	int64_t due = first_us + (int64_t)db->interval_ms * 1000;
@@ -854,7 +868,7 @@ static void *writer(void *arg)
 		int took = fill(db, &pending, &first_us);
 		int64_t wait_us = 100000;
 
-		if (pending >= db->batch)
+		if (pending >= db->batch || ring_half_full(db))
 			wait_us = 0;
 		else if (pending)
 			wait_us = commit_due(db, first_us) - mono_us();
@@ -876,9 +890,19 @@ static void *writer(void *arg)
 		if (atomic_load(&db->stop) && rings_drained(db))
 			break;
 
-		atomic_store(&db->sleeping, 1);
+		/*
+		 * Idle, the first record wakes the writer. With records
+		 * waiting for their commit it sleeps until the commit is due
+		 * without asking to be woken: otherwise every record pushed
+		 * meanwhile would cost its producer an eventfd write and both
+		 * a context switch (measured: two per signed report, a fifth
+		 * of csmpd's CPU on one core). A ring half full wakes it early
+		 * (csmp_db_push).
+		 */
+		if (!pending)
+			atomic_store(&db->sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (rings_drained(db) && !atomic_load(&db->stop)) {
+		if ((pending || rings_drained(db)) && !atomic_load(&db->stop)) {
 			struct pollfd pfd = { .fd = db->wake_fd,
 					      .events = POLLIN };
 			struct timespec ts = {
@@ -929,11 +953,13 @@ struct csmp_db_rec *csmp_db_reserve(struct csmp_db *db, unsigned int p)
 
 uint64_t csmp_db_push(struct csmp_db *db, unsigned int p)
 {
-	uint64_t seq = csmp_spsc_push(&db->prod[p].ring);
+	struct csmp_spsc *r = &db->prod[p].ring;
+	uint64_t seq = csmp_spsc_push(r);
 	uint64_t one = 1;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&db->sleeping, memory_order_relaxed) &&
+	if ((atomic_load_explicit(&db->sleeping, memory_order_relaxed) ||
+	     csmp_spsc_depth(r) == (r->mask + 1) / 2) &&
 	    write(db->wake_fd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: already signalled */
 	}
