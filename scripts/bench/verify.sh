@@ -118,6 +118,16 @@ stop_csmpd() {
 
 ctl() { nsx $B/csmpctl --control "$tmp/ctl.sock" "$@"; }
 
+# The fleet registers with the running csmpd, as devices do with a head-end
+# that runs for months: it then holds each device's registration TLVs
+# (hardware, interfaces, addresses, RPL settings) besides what reports
+# bring. The template keeps their SessionIDs, so the reports stay valid.
+register() {
+	nsx $B/csmp-sim --target "$T" --nms-pubkey "$tmp/nms.pub" \
+		--devices "$devices" --until-registered --reg-min 0.5 --reg-max 2 \
+		--report-interval 0 --verify-every 0 --quiet --json >"$tmp/sim.json"
+}
+
 # snap FILE: csmpd's counters with its monotonic clock, its CPU time (all
 # threads) and its registry writer's, all read together by csmpd.
 snap() { ctl stats --json >"$1.json"; }
@@ -151,9 +161,7 @@ prepare() {
 	local suite=$1
 	mkdir -p "$tmp/keys-$suite"
 	start_csmpd "$suite" 1 env
-	nsx $B/csmp-sim --target "$T" --nms-pubkey "$tmp/nms.pub" \
-		--devices "$devices" --until-registered --reg-min 1 --reg-max 2 \
-		--report-interval 0 --verify-every 0 --quiet --json >"$tmp/sim.json"
+	register
 	# The registry lists what is committed (within commit-interval-ms).
 	for _ in $(seq 100); do
 		[ "$(ctl devices --count)" = "$devices" ] && break
@@ -176,6 +184,7 @@ steady() {
 	raw=$([ "$suite" = p256 ] && echo "$raw_p256" || echo "$raw_ed")
 	rate=$(awk -v r="$raw" 'BEGIN {print int(r * 1.5)}')
 	start_csmpd "$suite" 1 taskset -c $CPU_D
+	register
 	nsenter --net="/run/netns/$ns" taskset -c $CPU_G $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions-$suite" \
 		--key "$tmp/$suite.pem" --distinct 20000 --bad-rate "$bad" \
 		--rate "$rate" --seconds $((warm + secs + 1)) >"$tmp/$name.load.json" &
@@ -203,6 +212,7 @@ steady() {
 drain() {
 	local name=$1 workers=$2 per=9000 n t
 	start_csmpd p256 "$workers" env
+	register
 	kill -STOP "$pid"
 	# 9,000 reports per worker fit the 8 MB its socket may queue.
 	nsx $B/csmp-loadgen --target "$T" --sessions "$tmp/sessions-p256" \
@@ -238,24 +248,41 @@ prepare ed25519
 steady p256 p256 0
 steady ed25519 ed25519 0
 steady flood p256 0.1
-for r in 1 2 3; do
-	drain "d1_$r" 1
-	drain "d2_$r" 2
+# A drain round counts only when csmpd got the cores it asked for (CPU use
+# >= 0.9 per worker over the window): on a shared machine another
+# process's burst would otherwise pass for a scaling limit. Up to 8
+# rounds, until 3 of each count.
+ok1=0 ok2=0
+for r in 1 2 3 4 5 6 7 8; do
+	[ $ok1 -ge 3 ] && [ $ok2 -ge 3 ] && break
+	for w in 1 2; do
+		eval "[ \$ok$w -ge 3 ]" && continue
+		drain "d${w}_$r" $w
+		if jq -e --argjson w $w '.util >= 0.9 * $w' "$tmp/d${w}_$r.json" >/dev/null; then
+			mv "$tmp/d${w}_$r.json" "$tmp/ok${w}_$r.json"
+			eval "ok$w=\$((ok$w + 1))"
+		else
+			echo "verify d${w}_$r: not counted, csmpd did not get $w CPU(s)" >&2
+		fi
+	done
 done
+[ $ok1 -gt 0 ] && [ $ok2 -gt 0 ] ||
+	{ echo "verify bench: the machine never left csmpd its cores for the scaling rounds" >&2; exit 1; }
 
 med() { jq -s "map($1) | sort | .[length / 2 | floor]" "${@:2}"; }
-d1=$(med .verified_per_wall_s "$tmp"/d1_[123].json)
-d2=$(med .verified_per_wall_s "$tmp"/d2_[123].json)
-c1=$(med .verified_per_cpu_s "$tmp"/d1_[123].json)
-c2=$(med .verified_per_cpu_s "$tmp"/d2_[123].json)
-u1=$(med .util "$tmp"/d1_[123].json)
-u2=$(med .util "$tmp"/d2_[123].json)
+d1=$(med .verified_per_wall_s "$tmp"/ok1_*.json)
+d2=$(med .verified_per_wall_s "$tmp"/ok2_*.json)
+c1=$(med .verified_per_cpu_s "$tmp"/ok1_*.json)
+c2=$(med .verified_per_cpu_s "$tmp"/ok2_*.json)
+u1=$(med .util "$tmp"/ok1_*.json)
+u2=$(med .util "$tmp"/ok2_*.json)
 
 jq -n --slurpfile p "$tmp/p256.json" --slurpfile e "$tmp/ed25519.json" \
 	--slurpfile f "$tmp/flood.json" \
 	--argjson rp "$raw_p256" --argjson re "$raw_ed" \
 	--argjson d1 "$d1" --argjson d2 "$d2" --argjson c1 "$c1" --argjson c2 "$c2" \
-	--argjson u1 "$u1" --argjson u2 "$u2" --argjson dev "$devices" '
+	--argjson u1 "$u1" --argjson u2 "$u2" --argjson dev "$devices" \
+	--argjson n1 "$ok1" --argjson n2 "$ok2" '
 	$p[0] as $p | $e[0] as $e | $f[0] as $f | {
 	devices: $dev,
 	raw_verify_per_s_p256: $rp,
@@ -279,6 +306,8 @@ jq -n --slurpfile p "$tmp/p256.json" --slurpfile e "$tmp/ed25519.json" \
 	drain_verified_per_s_2_workers_p256: $d2,
 	drain_cpu_util_1_worker: $u1,
 	drain_cpu_util_2_workers: $u2,
+	drain_rounds_counted_1_worker: $n1,
+	drain_rounds_counted_2_workers: $n2,
 	scaling_2_over_1: ($d2 / $d1),
 	scaling_cpu_efficiency_2_over_1: ($c2 / $c1)
 }' >"$out/verify.json"
@@ -295,7 +324,9 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "loopback in a network namespace. The sender is csmp-loadgen (release build): 20,000 distinct"
 	echo "reports (SessionID, CurrentTime, Uptime, IPRouteRPLMetrics, SignatureValidity, Signature, ~190"
 	echo "bytes) signed before the clock starts, then sent with sendmmsg, so sending costs a few percent of"
-	echo "what verifying costs. The raw rates are csmp-cryptobench's, measured in the same run on CPU $CPU_D."
+	echo "what verifying costs. Each run starts with the fleet registering again with the running csmpd, so"
+	echo "that it holds every device's registration TLVs as a long-running head-end does. The raw rates are"
+	echo "csmp-cryptobench's, measured in the same run on CPU $CPU_D."
 	echo
 	echo "**Steady runs** (1 worker): every csmpd thread pinned to CPU $CPU_D, the sender pinned to CPU"
 	echo "$CPU_G offering 1.5x the raw rate (the excess is dropped by the kernel at csmpd's socket, on the"
@@ -321,16 +352,20 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "| Ed25519 verified/s wall clock (csmpd CPU use $(r .csmpd_cpu_util_ed25519)) | $(n .verified_per_wall_s_ed25519) |"
 	echo "| P-256 good verified per CPU-second, 10 % badly signed | $(n .good_verified_per_cpu_s_bad_flood_p256) |"
 	echo "| P-256 bad signatures refused per CPU-second, same run | $(n .bad_refused_per_cpu_s_bad_flood_p256) |"
-	echo "| **good_throughput_ratio_under_bad_flood** (bound: 0.9) | $(r .good_throughput_ratio_under_bad_flood) |"
+	echo "| **good_throughput_ratio_under_bad_flood** (no overhead: ~0.9) | $(r .good_throughput_ratio_under_bad_flood) |"
 	echo
 	echo "A bad signature costs a full verification to refuse, so when 10 % of the reports are bad the"
-	echo "good ones can get at most 90 % of the CPU: 0.9 is the bound, not 1."
+	echo "good ones get about 90 % of the CPU: 0.9, not 1, is what no overhead would give. A refused report"
+	echo "skips dispatch and persistence, so it costs a little less than a good one and the ratio can end"
+	echo "slightly above 0.9."
 	echo
 	echo "**Scaling** on this 2-core machine: a steady run cannot show it, because the sender needs a"
 	echo "core too. So csmpd is stopped (SIGSTOP) while csmp-loadgen fills its sockets (9,000 P-256"
 	echo "reports per worker, what 8 MB of socket buffer holds), then resumed with nothing else of the"
 	echo "bench running; the rate is verified reports per second of wall time over a 0.25 s window that"
-	echo "closes while every worker still has backlog (checked), median of 3. One worker has a core to"
+	echo "closes while every worker still has backlog (checked), median of the rounds in which csmpd got"
+	echo "the CPUs it asked for (CPU use >= 0.9 per worker; rounds counted: $(j .drain_rounds_counted_1_worker)"
+	echo "with 1 worker, $(j .drain_rounds_counted_2_workers) with 2). One worker has a core to"
 	echo "itself and the registry writer the other; two workers share both cores with the writer."
 	if [ -n "$steer" ]; then
 		echo "The sockets are steered (\`--steer-workers\`): each report reaches its owner's socket."
