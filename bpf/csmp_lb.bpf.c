@@ -330,22 +330,13 @@ static __always_inline __u64 csmp_src_eid(const struct csmp_addr *src,
 					  __u32 *key)
 {
 	__u64 *learned = bpf_map_lookup_elem(&CSMP_MAP_LEARNED, src);
-	__u64 hi, lo;
 
 	if (learned) {
 		*key = CSMP_K_LEARNED;
 		return *learned;
 	}
-	__builtin_memcpy(&hi, &src->a[0], 8);
-	__builtin_memcpy(&lo, &src->a[8], 8);
-	hi = bpf_be64_to_cpu(hi);
-	lo = bpf_be64_to_cpu(lo);
-	if (!csmp_is_v4_mapped(src) && (src->a[8] & 0x02)) {
-		*key = CSMP_K_IID;
-		return lo ^ (0x02ULL << 56);
-	}
-	*key = CSMP_K_SRC_HASH;
-	return hi ^ lo;
+	/* One rule for csmp_lb, csmp_reuseport and the library. */
+	return csmp_addr_eid(src->a, key);
 }
 
 /* Steering (§2): the backend and the key that chose it, or NULL. */

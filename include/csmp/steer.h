@@ -83,20 +83,23 @@ static inline int csmp_session_bucket(const __u8 *sid, __u32 len,
  * when that bit says it is a modified EUI-64 (*key = CSMP_K_IID), else the
  * two halves folded (*key = CSMP_K_SRC_HASH). Hashed by the caller.
  */
+/* Eight bytes in network order as a number (BPF, kernel and userspace). */
+static inline __u64 csmp_be64_load(const __u8 *p)
+{
+	__u64 v;
+
+	__builtin_memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = csmp_bswap64(v);
+#endif
+	return v;
+}
+
 static inline __u64 csmp_addr_eid(const __u8 a[16], __u32 *key)
 {
-	__u64 hi = 0, lo = 0;
-	int i, v4 = 1;
+	__u64 hi = csmp_be64_load(a), lo = csmp_be64_load(a + 8);
+	int v4 = hi == 0 && (lo >> 32) == 0xffff;	/* ::ffff:a.b.c.d */
 
-	for (i = 0; i < 8; i++) {
-		hi = (hi << 8) | a[i];
-		lo = (lo << 8) | a[8 + i];
-	}
-	for (i = 0; i < 10; i++)
-		if (a[i])
-			v4 = 0;
-	if (a[10] != 0xff || a[11] != 0xff)
-		v4 = 0;
 	if (!v4 && (a[8] & 0x02)) {
 		*key = CSMP_K_IID;
 		return lo ^ (0x02ULL << 56);
