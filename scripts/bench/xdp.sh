@@ -124,6 +124,12 @@ steered=$(nsenter --net=/run/netns/"$p-lb" build/bin/csmpctl --json lb --state "
 	--pin-dir "$pin/lb" stats --interval 0.1 | jq '.steer_keys.session.packets // 0')
 ctl detach
 
+# A window in which the sink saw nothing is a failed measurement (trafgen
+# not started, a map not pinned yet), not a figure: refuse it.
+if [ "$xdp_pps" -le 0 ] || [ "$kernel_pps" -le 0 ]; then
+	echo "xdp bench: the sink counted nothing (xdp $xdp_pps/s, kernel $kernel_pps/s, steered $steered)" >&2
+	exit 1
+fi
 ratio=$(awk -v a="$xdp_pps" -v b="$kernel_pps" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
 echo "$tr" | jq --argjson x "$xdp_pps" --argjson k "$kernel_pps" \
 	--argjson r "$ratio" --argjson s "$steered" \
