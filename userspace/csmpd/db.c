@@ -793,7 +793,8 @@ static void backoff(struct csmp_db *db, unsigned int ms)
  * Returns the number applied, or -errno when a statement failed (the
  * transaction is then doomed).
  */
-static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
+static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us,
+		bool *urgent)
 {
 	unsigned int i, took = 0;
 	int ret;
@@ -813,6 +814,11 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
 			p->applied++;
 			(*pending)++;
 			took++;
+			/* An answered registration may wait for this commit
+			 * (ack-after-commit), an enrolment's caller does. */
+			if (r->op == CSMP_DB_OP_REGISTER ||
+			    r->op == CSMP_DB_OP_KEY)
+				*urgent = true;
 			ret = apply(db, r);
 			if (ret)
 				return ret;
@@ -832,7 +838,11 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us)
  * ended: on an idle registry a record is committed at once; under load,
  * commits take at most about 1/COMMIT_GAP of the time and a record waits
  * a few commit durations more (under a millisecond with synchronous=NORMAL,
- * a few fsyncs with FULL). commit_batch and commit_interval bound it.
+ * a few fsyncs with FULL). A transaction holding a registration or a key
+ * is committed as soon as the rings are drained, as before: its answer is
+ * parked until then (ack-after-commit), and parking places are few. So
+ * the wait applies to reports and notifications, the bulk of the load.
+ * commit_batch and commit_interval bound it.
  */
 #define COMMIT_GAP	8
 
@@ -863,12 +873,13 @@ static void *writer(void *arg)
 	struct csmp_db *db = arg;
 	unsigned int pending = 0;
 	int64_t first_us = 0;
+	bool urgent = false;
 
 	for (;;) {
-		int took = fill(db, &pending, &first_us);
+		int took = fill(db, &pending, &first_us, &urgent);
 		int64_t wait_us = 100000;
 
-		if (pending >= db->batch || ring_half_full(db))
+		if (pending >= db->batch || ring_half_full(db) || urgent)
 			wait_us = 0;
 		else if (pending)
 			wait_us = commit_due(db, first_us) - mono_us();
@@ -877,6 +888,7 @@ static void *writer(void *arg)
 			bool ok = commit(db, took >= 0);
 
 			pending = 0;
+			urgent = false;
 			if (ok)
 				continue;
 			if (atomic_load(&db->stop))
