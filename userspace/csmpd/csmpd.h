@@ -476,8 +476,22 @@ void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
 #define CSMPD_INFO	6
 #define CSMPD_DEBUG	7
 void csmpd_log_init(int level);
-void csmpd_log(int sev, const char *mnemonic, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/*
+ * csmpd_log(sev, MNEMONIC, fmt, ...): the arguments (address formatting
+ * and the like) are evaluated only when the line passes the level and its
+ * mnemonic's rate limit, so a suppressed line costs one bucket check on
+ * the per-message path, not an inet_ntop and a vsnprintf.
+ */
+bool csmpd_log_admit(int sev, const char *mnemonic, __u64 *suppressed);
+void csmpd_log_emit(int sev, const char *mnemonic, __u64 suppressed,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define csmpd_log(sev, mnemonic, ...)                                          \
+	do {                                                                   \
+		__u64 csmpd_sup_;                                              \
+		if (csmpd_log_admit((sev), (mnemonic), &csmpd_sup_))           \
+			csmpd_log_emit((sev), (mnemonic), csmpd_sup_,          \
+				       __VA_ARGS__);                           \
+	} while (0)
 const char *csmpd_addr_str(const struct csmpd_addr *a, char *buf, size_t len);
 
 /* sock.c */

@@ -63,16 +63,15 @@ static struct log_bucket *bucket_of(const char *m)
 	return NULL;	/* table full: never limit an unknown mnemonic */
 }
 
-void csmpd_log(int sev, const char *mnemonic, const char *fmt, ...)
+bool csmpd_log_admit(int sev, const char *mnemonic, __u64 *suppressed)
 {
-	char line[1024];
 	struct log_bucket *b;
-	__u64 now, suppressed = 0;
-	va_list ap;
-	int n, m;
+	__u64 now;
+	bool ok = true;
 
+	*suppressed = 0;
 	if (sev > log_level)
-		return;
+		return false;
 	now = mono_ns();
 	pthread_mutex_lock(&log_lock);
 	b = bucket_of(mnemonic);
@@ -83,14 +82,23 @@ void csmpd_log(int sev, const char *mnemonic, const char *fmt, ...)
 		b->last_ns = now;
 		if (b->tokens < 1) {
 			b->suppressed++;
-			pthread_mutex_unlock(&log_lock);
-			return;
+			ok = false;
+		} else {
+			b->tokens -= 1;
+			*suppressed = b->suppressed;
+			b->suppressed = 0;
 		}
-		b->tokens -= 1;
-		suppressed = b->suppressed;
-		b->suppressed = 0;
 	}
 	pthread_mutex_unlock(&log_lock);
+	return ok;
+}
+
+void csmpd_log_emit(int sev, const char *mnemonic, __u64 suppressed,
+		    const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n, m;
 
 	n = snprintf(line, sizeof(line), "%%CSMP-%d-%s: ", sev, mnemonic);
 	va_start(ap, fmt);
