@@ -17,6 +17,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio xz-utils
 	dwarves linux-source-6.1 bc flex bison libcap-dev libjansson-dev
 	dkms linux-perf
+	# for the PostgreSQL registry backend (libpq) and its test servers
+	postgresql-15 libpq-dev
 )
 
 # The qemu test guests boot Debian's 6.1 kernel (the amd64 metapackage) and
