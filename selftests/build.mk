@@ -19,12 +19,13 @@ NETT_BINS	:= $(patsubst selftests/net/%.c,$(B)/selftests/net/%,$(NETT_SRCS))
 FUZZ_SRCS	:= $(wildcard selftests/fuzz/*.c)
 FUZZ_BINS	:= $(patsubst selftests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
-TEST_CFLAGS	:= $(BASE_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g $(SAN_FLAGS)
+TEST_CFLAGS	:= $(BASE_CFLAGS) $(CSMPD_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g \
+		   $(SAN_FLAGS)
 
 # csmpd's own modules (db, config, control, ...) for the unit tests that
 # exercise them: an archive, so a test pulls in only the objects it uses
-# (and never csmpd's main, since the test defines its own).
-CSMPD_SRCS	:= $(wildcard userspace/csmpd/*.c)
+# (and never csmpd's main, since the test defines its own). CSMPD_SRCS
+# and CSMPD_CFLAGS come from userspace/build.mk.
 LIBCSMPD_SAN	:= $(B)/lib/libcsmpd-san.a
 $(LIBCSMPD_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(CSMPD_SRCS))
 	$(call msg,AR,$@)

@@ -15,7 +15,14 @@ PROGS		:= $(foreach p,csmpd csmpctl,$(if $(wildcard userspace/$(p)/*.c),$(p))) \
 PROGS_BIN	:= $(addprefix $(B)/bin/,$(PROGS))
 
 prog_dir	= $(if $(filter csmpd csmpctl,$(1)),userspace/$(1),userspace/tools/$(1))
-prog_srcs	= $(wildcard $(call prog_dir,$(1))/*.c)
+prog_srcs	= $(if $(filter csmpd,$(1)),$(CSMPD_SRCS),\
+		  $(wildcard $(call prog_dir,$(1))/*.c))
+
+# csmpd is laid out by function, one directory per room
+# (userspace/csmpd/README.md); its files include each other by room,
+# "registry/db.h", from the top of userspace/csmpd.
+CSMPD_SRCS	:= $(wildcard userspace/csmpd/*.c userspace/csmpd/*/*.c)
+CSMPD_CFLAGS	:= -Iuserspace/csmpd
 
 LIBCSMP		:= $(B)/lib/libcsmp.a
 LIBCSMP_SAN	:= $(B)/lib/libcsmp-san.a
@@ -52,6 +59,9 @@ $(B)/obj/fuzz/%.o: %.c | $(GEN_HDRS)
 # is expanded already, so the flag is appended rather than WARN replaced.
 $(B)/obj/rel/$(B)/gen/%.o $(B)/obj/san/$(B)/gen/%.o $(B)/obj/fuzz/$(B)/gen/%.o: \
 	BASE_CFLAGS += -w
+
+$(B)/obj/rel/userspace/csmpd/%.o $(B)/obj/san/userspace/csmpd/%.o \
+$(B)/obj/fuzz/userspace/csmpd/%.o: BASE_CFLAGS += $(CSMPD_CFLAGS)
 
 $(LIBCSMP): $(patsubst %.c,$(B)/obj/rel/%.o,$(LIB_SRCS))
 $(LIBCSMP_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(LIB_SRCS))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * csmpd's configuration file (userspace/csmpd/config.c): the shipped
+ * csmpd's configuration file (userspace/csmpd/conf/config.c): the shipped
  * example parses commented and uncommented, every kind of bad value is
  * refused with FILE:LINE, group and allowlist look-ups, and the policy
  * publication frees old snapshots only after every reader moved on (ASan
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../userspace/csmpd/config.h"
+#include "conf/config.h"
 
 static char *write_tmp(const char *text)
 {

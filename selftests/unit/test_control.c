@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * csmpd's control socket (userspace/csmpd/control.c) with the shared
+ * csmpd's control socket (userspace/csmpd/ctl/control.c) with the shared
  * client (userspace/lib/ctl_client.c) over a real Unix socket: mode 0600,
  * dispatch by "cmd", error answers, a deferred answer completed from
  * another thread, a second csmpd refused on the same path, and a client
@@ -18,7 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "ctl_client.h"
-#include "../../userspace/csmpd/control.h"
+#include "ctl/control.h"
 
 static int echo(void *ctx, struct csmp_ctl_req *r, json_t *req)
 {

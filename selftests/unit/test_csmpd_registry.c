@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * csmpd's device registry shard (userspace/csmpd/registry.c): lookups by
- * EID and SessionID through table growth, SessionID uniqueness, the latest
- * reported TLVs per device (last report wins per type, table TLVs kept
- * together, unknown TLVs not kept, the per-device bounds), the --allow file.
+ * csmpd's device registry shard (userspace/csmpd/registry/registry.c):
+ * lookups by EID and SessionID through table growth, SessionID uniqueness,
+ * the latest reported TLVs per device (last report wins per type, table
+ * TLVs kept together, unknown TLVs not kept, the per-device bounds), the
+ * --allow file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../userspace/csmpd/csmpd.h"
+#include "csmpd.h"
 
 /* A payload of TLVs with raw values: type, length, value bytes (len). */
 static size_t put_tlv(__u8 *p, __u32 type, __u32 len, __u8 fill)

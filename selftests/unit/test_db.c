@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The registry's SQLite persistence (userspace/csmpd/db.c) on real files:
- * schema creation and versioning, what a registration and a report store,
+ * The registry's SQLite persistence (userspace/csmpd/registry/db.c) on real
+ * files: schema creation and versioning, what a registration and a report store,
  * the start-up load, refusal of corrupt, unwritable and too-new databases,
  * group commit under load, the durability contract across a real kill -9
  * of a writing process (what the writer publishes as committed is what
@@ -27,7 +27,7 @@
 #include "kselftest_harness.h"
 #include "csmp/tlv.h"
 #include "testutil.h"
-#include "../../userspace/csmpd/db.h"
+#include "registry/db.h"
 
 /* The TLVs of frame 1 of opencsmp-register.pcap (after the 0xff marker). */
 static const char reg_tlvs[] =

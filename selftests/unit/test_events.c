@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../userspace/csmpd/events.h"
+#include "events.h"
 
 TEST(events_are_json_lines_in_a_file)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The Prometheus endpoint (userspace/csmpd/metrics.c) over real TCP on
+ * The Prometheus endpoint (userspace/csmpd/http/metrics.c) over real TCP on
  * loopback: GET /metrics returns the text format with HELP/TYPE lines and
  * labelled samples, other paths 404, other methods 405; address parsing.
  */
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../userspace/csmpd/metrics.h"
+#include "http/metrics.h"
 
 static void render(void *ctx, struct csmp_buf *b)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../userspace/csmpd/privs.h"
+#include "privs.h"
 
 static void *thread_caps(void *arg)
 {

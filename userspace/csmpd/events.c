@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "events.h"
-#include "ring.h"
+#include "server/ring.h"
 
 struct ev_slot {
 	uint32_t len;

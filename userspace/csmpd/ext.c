@@ -27,11 +27,11 @@
 #include <unistd.h>
 
 #include "csmpd.h"
-#include "config.h"
-#include "control.h"
-#include "db.h"
+#include "conf/config.h"
+#include "ctl/control.h"
+#include "registry/db.h"
 #include "events.h"
-#include "metrics.h"
+#include "http/metrics.h"
 #include "privs.h"
 #include "names.h"
 #include "pbjson.h"

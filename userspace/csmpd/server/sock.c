@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "csmpd.h"
-#include "metrics.h"
+#include "http/metrics.h"
 
 /*
  * "[v6]:port" or "a.b.c.d:port" (the port after the last colon),

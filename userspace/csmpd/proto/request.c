@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "csmpd.h"
-#include "control.h"
+#include "ctl/control.h"
 #include "pbjson_in.h"
 
 #define REQ_TIMEOUT_MS_DEF	5000

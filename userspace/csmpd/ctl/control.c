@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctl/control.h"
 
 #define CTL_MAX_CLIENTS	32
 #define CTL_MAX_LINE	(1 << 20)

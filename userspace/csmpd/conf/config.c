@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf/config.h"
 
 struct parser {
 	const char *path;

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "http/metrics.h"
 
 struct csmp_metrics {
 	int fd;

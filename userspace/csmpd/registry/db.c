@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "csmp/tlv.h"
-#include "db.h"
-#include "ring.h"
+#include "registry/db.h"
+#include "server/ring.h"
 
 /*
  * Schema history: migrations[i] takes user_version i to i + 1. Never edit a
