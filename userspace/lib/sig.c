@@ -34,6 +34,8 @@ struct sign_entry {
 struct csmp_signer {
 	struct csmp_key *key;
 	EVP_PKEY_CTX *ctx;	/* P-256: sign-initialised once */
+	struct csmp_sigpool *pool;	/* precomputed nonces, or NULL */
+	unsigned int ring;
 	struct sign_entry *cache;
 	uint32_t mask;
 	struct csmp_signer_stats st;
@@ -99,6 +101,7 @@ void csmp_signer_free(struct csmp_signer *s)
 {
 	if (!s)
 		return;
+	csmp_signer_set_pool(s, NULL, 0);
 	EVP_PKEY_CTX_free(s->ctx);
 	free(s->cache);
 	csmp_key_put(s->key);
@@ -111,6 +114,44 @@ void csmp_signer_stats(const struct csmp_signer *s,
 	*st = s->st;
 }
 
+int csmp_signer_set_pool(struct csmp_signer *s, struct csmp_sigpool *p,
+			 unsigned int ring)
+{
+	int err;
+
+	if (s->pool)
+		csmp_sigpool_unbind(s->pool, s->ring);
+	s->pool = NULL;
+	if (!p)
+		return 0;
+	err = csmp_sigpool_bind(p, ring, s->key);
+	if (err)
+		return err;
+	s->pool = p;
+	s->ring = ring;
+	return 0;
+}
+
+/* P-256: a pair from the pool when there is one, else a whole signature. */
+static int sign_p256(struct csmp_signer *s, const uint8_t digest[32],
+		     uint8_t *raw, size_t *rl)
+{
+	if (s->pool) {
+		int err = csmp_sigpool_sign(s->pool, s->ring, digest, raw, rl);
+
+		if (!err) {
+			s->st.pool_signs++;
+			return 0;
+		}
+		s->st.pool_empty++;
+	}
+	if (EVP_PKEY_sign(s->ctx, raw, rl, digest, 32) <= 0) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Compute a fresh signature; digest = SHA-256(region). */
 static int sign_now(struct csmp_signer *s, const uint8_t *region, size_t len,
 		    const uint8_t digest[32], uint8_t *out)
@@ -119,10 +160,10 @@ static int sign_now(struct csmp_signer *s, const uint8_t *region, size_t len,
 	size_t rl = sizeof(raw);
 
 	if (s->key->suite == CSMP_SUITE_P256) {
-		if (EVP_PKEY_sign(s->ctx, raw, &rl, digest, 32) <= 0) {
-			ERR_clear_error();
-			return -EIO;
-		}
+		int err = sign_p256(s, digest, raw, &rl);
+
+		if (err)
+			return err;
 	} else {
 		unsigned long long sl;
 

@@ -214,6 +214,8 @@ struct csmp_signer_stats {
 	uint64_t signs;		/* signatures computed */
 	uint64_t cache_hits;	/* signatures reused */
 	uint64_t cache_misses;
+	uint64_t pool_signs;	/* of signs: from a precomputed nonce */
+	uint64_t pool_empty;	/* of signs: no pair (pool empty), signed afresh */
 };
 
 /*
@@ -253,6 +255,79 @@ void csmp_sig_window(uint64_t now, uint32_t back, uint32_t lifetime,
 
 void csmp_signer_stats(const struct csmp_signer *s,
 		       struct csmp_signer_stats *st);
+
+/* ---------------------------------------------------------------------
+ * The nonce pool: P-256 signing in storms. ECDSA's cost is almost all in
+ * the nonce (k, kG, k^-1); the part that needs the message is a few
+ * multiplications modulo n. A pool holds (k^-1, r) pairs made in idle time
+ * by one low-priority refill thread per process, in one ring per signer
+ * (worker): a signer with a pair pays only s = k^-1 (z + r d) mod n; with
+ * none it signs as before, so an empty pool costs nothing but the check.
+ *
+ * Each pair is used once, copied out and wiped (OPENSSL_cleanse) before
+ * its slot is reused. The rings are locked in memory (mlock), excluded from
+ * core dumps (MADV_DONTDUMP) and wiped in a forked child (MADV_WIPEONFORK),
+ * so pairs are never swapped, persisted or shared between processes;
+ * csmp_sigpool_new() fails rather than run without any of the three
+ * (mlock needs RLIMIT_MEMLOCK or CAP_IPC_LOCK for entries * rings * 64 B).
+ *
+ * Threads: one producer (the refill thread, or a caller of
+ * csmp_sigpool_refill() while the thread is not running) and one consumer
+ * per ring (the signer bound to it); nothing else is shared.
+ */
+struct csmp_sigpool;
+
+#define CSMP_SIGPOOL_RINGS_MAX		256
+#define CSMP_SIGPOOL_ENTRIES_MAX	(1u << 20)
+
+struct csmp_sigpool_opts {
+	uint32_t rings;		/* one per signer, 1..CSMP_SIGPOOL_RINGS_MAX */
+	uint32_t entries;	/* pairs per ring, rounded up to a power of 2 */
+	uint32_t rate;		/* refill thread: pairs/s at most, 0 = no cap */
+};
+
+enum csmp_sigpool_sched {
+	CSMP_SIGPOOL_SCHED_NONE		= 0,	/* no refill thread yet */
+	CSMP_SIGPOOL_SCHED_IDLE		= 1,	/* SCHED_IDLE */
+	CSMP_SIGPOOL_SCHED_NICE		= 2,	/* refused: nice 19 instead */
+	CSMP_SIGPOOL_SCHED_NORMAL	= 3,	/* both refused */
+};
+
+struct csmp_sigpool_stats {
+	uint64_t made;		/* pairs computed */
+	uint64_t taken;		/* pairs used by signers */
+	uint64_t empty;		/* signatures that found their ring empty */
+	uint64_t errors;	/* pairs the refill failed to make */
+	uint32_t avail;		/* pairs ready now, all rings */
+	uint32_t capacity;	/* rings * entries */
+	uint8_t sched;		/* enum csmp_sigpool_sched */
+};
+
+/* key: a P-256 private key (-EINVAL otherwise). Rings start empty. */
+int csmp_sigpool_new(struct csmp_key *key, const struct csmp_sigpool_opts *o,
+		     struct csmp_sigpool **out);
+/* Stops the refill thread and wipes every pair. NULL is fine. */
+void csmp_sigpool_free(struct csmp_sigpool *p);
+/* Make up to max pairs now, spread over the rings with room. Returns the
+ * number made (0: all full) or -errno. */
+int csmp_sigpool_refill(struct csmp_sigpool *p, unsigned int max);
+/* The refill thread: SCHED_IDLE (else nice 19), signals blocked, paced to
+ * opts.rate, asleep while every ring is full and woken once one is half
+ * empty. -EALREADY when running. */
+int csmp_sigpool_start(struct csmp_sigpool *p);
+void csmp_sigpool_stop(struct csmp_sigpool *p);
+void csmp_sigpool_stats(const struct csmp_sigpool *p,
+			struct csmp_sigpool_stats *st);
+uint32_t csmp_sigpool_avail(const struct csmp_sigpool *p, unsigned int ring);
+
+/*
+ * Make signer s take its nonces from ring `ring` of p (the pool must be
+ * for the signer's key and outlive the signer; one signer per ring):
+ * -EINVAL another key or not P-256, -ERANGE no such ring, -EBUSY the ring
+ * has a signer already. p = NULL detaches.
+ */
+int csmp_signer_set_pool(struct csmp_signer *s, struct csmp_sigpool *p,
+			 unsigned int ring);
 
 /* ---------------------------------------------------------------------
  * Verification (uplink, and requests submitted for sending). One verifier
