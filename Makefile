@@ -12,7 +12,10 @@
 #   make bench      benchmarks -> build/bench/*.json and BENCHMARKS.md
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)
 #   make kmod       the kernel module (KDIR=... for another kernel)
-#   make install    into $(DESTDIR)$(PREFIX)
+#   make install    csmpd, csmpctl, csmp-request, csmpdump, units, man pages
+#                   into $(DESTDIR)$(PREFIX) (FHS: sbin/, bin/, /etc/csmpd)
+#   make install-tools  the load and test tools (csmp-sim, csmp-blast, ...)
+#   make deb        Debian packages into build/deb/ (dpkg-buildpackage)
 #   make V=1        show the commands
 
 .DELETE_ON_ERROR:
@@ -65,6 +68,7 @@ include bpf/build.mk
 include userspace/build.mk
 include kmod/build.mk
 include selftests/build.mk
+include dist/build.mk
 
 check: setup
 	$(Q)$(MAKE) --no-print-directory all tests
@@ -81,11 +85,6 @@ bench: setup
 fuzz: setup
 	$(Q)$(MAKE) --no-print-directory fuzzers
 	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash selftests/fuzz/run.sh
-
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/csmpd
-	install -m 0755 $(PROGS_BIN) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/csmpd/
 
 clean:
 	rm -rf $(B)

@@ -19,6 +19,8 @@ PKGS=(
 	dkms linux-perf
 	# for the PostgreSQL registry backend (libpq) and its test servers
 	postgresql-15 libpq-dev
+	# for packaging: debian/, man pages, journald/sd_notify, the install test, promtool
+	debhelper dh-dkms lintian scdoc libsystemd-dev mmdebstrap prometheus fakeroot dpkg-dev
 )
 
 # The qemu test guests boot Debian's 6.1 kernel (the amd64 metapackage) and
