@@ -55,68 +55,23 @@ static struct {
 		return -1;                                                     \
 	} while (0)
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len, int port)
-{
-	char host[INET6_ADDRSTRLEN + 8];
-	const char *p = s, *colon;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (port < 0) {
-		if (*s == '[') {
-			const char *rb = strchr(s, ']');
-
-			if (!rb || rb[1] != ':')
-				return -1;
-			p = s + 1;
-			hl = (size_t)(rb - p);
-			port = atoi(rb + 2);
-		} else {
-			colon = strrchr(s, ':');
-			if (!colon)
-				return -1;
-			hl = (size_t)(colon - s);
-			port = atoi(colon + 1);
-		}
-	} else {
-		hl = strlen(s);
-	}
-	if (hl >= sizeof(host))
-		return -1;
-	memcpy(host, p, hl);
-	host[hl] = 0;
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	return -1;
-}
-
 static int sock_open(struct sockaddr_storage *dst, socklen_t *dlen)
 {
 	struct sockaddr_storage src;
+	char err[160];
 	socklen_t slen;
 	int fd;
 
-	if (parse_addr(o.target, dst, dlen, -1))
-		FAIL("bad --target %s", o.target);
+	if (csmp_hostport_parse(o.target, -1, dst, dlen, err, sizeof(err)))
+		FAIL("--target %s", err);
 	fd = socket(dst->ss_family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		FAIL("socket: %m");
 	if (o.bind) {
-		if (parse_addr(o.bind, &src, &slen, 0) ||
-		    bind(fd, (struct sockaddr *)&src, slen))
+		if (csmp_hostport_parse(o.bind, 0, &src, &slen, err,
+					sizeof(err)))
+			FAIL("--bind %s", err);
+		if (bind(fd, (struct sockaddr *)&src, slen))
 			FAIL("bind %s: %m", o.bind);
 	}
 	return fd;
@@ -225,8 +180,8 @@ static int check_src(const struct sockaddr_storage *from)
 	printf("reply_src=%s\n", got);
 	if (!o.expect_src)
 		return 0;
-	if (parse_addr(o.expect_src, &want, &wl, 0))
-		FAIL("bad --expect-src");
+	if (csmp_hostport_parse(o.expect_src, 0, &want, &wl, NULL, 0))
+		FAIL("bad --expect-src %s", o.expect_src);
 	if (want.ss_family != from->ss_family ||
 	    (want.ss_family == AF_INET6 ?
 		     memcmp(&((struct sockaddr_in6 *)&want)->sin6_addr,

@@ -79,57 +79,15 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int parse_target(struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 8];
-	const char *s = o.target, *p = s, *end;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	size_t hl;
-	int port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		end = strchr(s, ']');
-		if (!end || end[1] != ':')
-			return -1;
-		p = s + 1;
-		hl = (size_t)(end - p);
-		port = atoi(end + 2);
-	} else {
-		end = strrchr(s, ':');
-		if (!end)
-			return -1;
-		hl = (size_t)(end - s);
-		port = atoi(end + 1);
-	}
-	if (hl >= sizeof(host) || port <= 0 || port > 65535)
-		return -1;
-	memcpy(host, p, hl);
-	host[hl] = 0;
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	return -1;
-}
-
 static int open_socks(int *fds, unsigned int n, struct sockaddr_storage *dst,
 		      socklen_t *dlen)
 {
 	int rcv = 4 << 20;
+	char err[160];
 	unsigned int i;
 
-	if (parse_target(dst, dlen)) {
-		fprintf(stderr, "durable_reg: bad --target %s\n", o.target);
+	if (csmp_hostport_parse(o.target, -1, dst, dlen, err, sizeof(err))) {
+		fprintf(stderr, "durable_reg: --target %s\n", err);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {

@@ -22,7 +22,6 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "sig.h"
 
 static size_t varint(uint8_t *p, uint32_t v)
@@ -192,10 +192,11 @@ int main(int argc, char **argv)
 	const char *sfile = NULL;
 	unsigned int distinct = 20000;
 	double bad_rate = 0, rate = 10000, seconds = 5;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
+	struct sockaddr_storage dst;
+	socklen_t dlen;
 	struct csmp_signer *signer = NULL;
 	struct csmp_key *key = NULL;
-	char host[128], *port;
+	char err[160];
 	struct msg m;
 	int opt, fd, ret;
 
@@ -224,23 +225,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	snprintf(host, sizeof(host), "%s", target);
-	port = strrchr(host, ':');
-	if (!port)
+	if (csmp_hostport_parse(target, -1, &dst, &dlen, err, sizeof(err))) {
+		fprintf(stderr, "ops_uplink: --target %s\n", err);
 		return 2;
-	*port++ = 0;
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = 0;
 	}
-	if (getaddrinfo(host, port, &hints, &ai))
-		return 1;
-	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+	fd = socket(dst.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, dlen)) {
 		perror("ops_uplink: connect");
 		return 1;
 	}
-	freeaddrinfo(ai);
 	if (!strcmp(mode, "flood"))
 		ret = flood(fd, sfile, signer, distinct, bad_rate, rate, seconds);
 	else if (build(&m, sid, 5, signer, mode))

@@ -32,7 +32,9 @@ int main(int argc, char **argv)
 	};
 	const char *target = NULL, *keyp = NULL, *mode = "good";
 	Csmp__GroupAssign ga = CSMP__GROUP_ASSIGN__INIT;
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 to;
+	struct sockaddr_storage ss;
+	socklen_t sl;
 	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
 	struct csmp_signer *signer = NULL;
 	struct csmp_key *key = NULL;
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 	struct csmp_tlvw w;
 	uint8_t buf[1024], ans[1024];
 	uint32_t now = (uint32_t)time(NULL);
-	char host[64], code[8];
+	char err[160], code[8];
 	struct pollfd p;
 	int opt, fd, n, at;
 
@@ -57,16 +59,18 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (!target || !keyp || target[0] != '[' || !strchr(target, ']') ||
-	    sscanf(strchr(target, ']') + 1, ":%hu", &to.sin6_port) != 1) {
+	if (!target || !keyp) {
 		fprintf(stderr, "usage: request_tamper --target [ADDR]:PORT --key PEM --mode good|sig|payload|unsigned\n");
 		return 2;
 	}
-	snprintf(host, sizeof(host), "%.*s",
-		 (int)(strchr(target, ']') - target - 1), target + 1);
-	if (inet_pton(AF_INET6, host, &to.sin6_addr) != 1)
+	/* IPv6 only: the socket below is bound to an IPv6 source port. */
+	if (csmp_hostport_parse(target, -1, &ss, &sl, err, sizeof(err)) ||
+	    ss.ss_family != AF_INET6) {
+		fprintf(stderr, "request_tamper: --target %s\n",
+			ss.ss_family ? "wants [IPv6]:PORT" : err);
 		return 2;
-	to.sin6_port = htons(to.sin6_port);
+	}
+	memcpy(&to, &ss, sizeof(to));
 	if (csmp_key_load_pem(keyp, &key) || csmp_signer_new(key, 0, &signer))
 		return 1;
 

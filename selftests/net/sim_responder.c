@@ -53,20 +53,24 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* IPv6 only: the responder stands in for an IPv6 field network. */
 static int parse_listen(const char *arg, struct sockaddr_in6 *a)
 {
-	char host[64];
-	const char *rb = strchr(arg, ']');
+	struct sockaddr_storage ss;
+	char err[160];
+	socklen_t len;
 
-	if (arg[0] != '[' || !rb || rb[1] != ':' ||
-	    (size_t)(rb - arg - 1) >= sizeof(host))
+	if (csmp_hostport_parse(arg, -1, &ss, &len, err, sizeof(err))) {
+		fprintf(stderr, "sim_responder: --listen %s\n", err);
 		return -EINVAL;
-	memcpy(host, arg + 1, (size_t)(rb - arg - 1));
-	host[rb - arg - 1] = 0;
-	memset(a, 0, sizeof(*a));
-	a->sin6_family = AF_INET6;
-	a->sin6_port = htons((uint16_t)atoi(rb + 2));
-	return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	if (ss.ss_family != AF_INET6) {
+		fprintf(stderr, "sim_responder: --listen %s: wants [IPv6]:PORT\n",
+			arg);
+		return -EINVAL;
+	}
+	memcpy(a, &ss, sizeof(*a));
+	return 0;
 }
 
 /* The first CoAP ACK among a capture's CSMP datagrams. */

@@ -41,5 +41,6 @@
 #include "eid.h"
 #include "frame.h"
 #include "names.h"
+#include "hostport.h"
 
 #endif /* LIBCSMP_CSMP_H */

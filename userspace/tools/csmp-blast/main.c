@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "hostport.h"
 
 #define BLAST_MAX_DGRAM	1280
 #define BLAST_MAX_SOCKS	64
@@ -67,42 +68,6 @@ static void usage(FILE *f)
 "Example (csmpd listening on [::1]:61628 with --unsigned):\n"
 "  csmpdump -r ../shared/fixtures/opencsmp-register.pcap -x /tmp/tpl -q\n"
 "  csmp-blast --target '[::1]:61628' --template /tmp/tpl/1.bin --duration 2 --json\n");
-}
-
-static int parse_target(struct blast *b, const char *s)
-{
-	char host[128];
-	const char *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	size_t n;
-
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (!e || e[1] != ':')
-			return -EINVAL;
-		n = (size_t)(e - s - 1);
-		port = e + 2;
-		s++;
-	} else {
-		port = strrchr(s, ':');
-		if (!port)
-			return -EINVAL;
-		n = (size_t)(port - s);
-		port++;
-	}
-	if (n >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, n);
-	host[n] = 0;
-	if (getaddrinfo(host, port, &hints, &ai))
-		return -EINVAL;
-	memcpy(&b->dst, ai->ai_addr, ai->ai_addrlen);
-	b->dst_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
 }
 
 static bool is_hex_upper(unsigned char c)
@@ -273,6 +238,7 @@ int main(int argc, char **argv)
 	static struct blast b = { .devices = 4096, .socks = 8, .batch = 256,
 				  .duration = 3 };
 	const char *target = NULL, *tpl = NULL;
+	char errbuf[160];
 	double t0, t;
 	int c, err;
 
@@ -313,8 +279,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (parse_target(&b, target)) {
-		fprintf(stderr, "csmp-blast: bad target '%s'\n", target);
+	if (csmp_hostport_parse(target, -1, &b.dst, &b.dst_len, errbuf,
+				sizeof(errbuf))) {
+		fprintf(stderr, "csmp-blast: --target %s\n", errbuf);
+		return 2;
+	}
+	if (!csmp_hostport_port(&b.dst)) {
+		fprintf(stderr, "csmp-blast: --target %s: port 0 is no destination\n",
+			target);
 		return 2;
 	}
 	err = load_template(&b, tpl);

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,38 +176,20 @@ static int read_sessions(const char *path, char (**out)[24], unsigned int *n)
 	return 0;
 }
 
-static int open_socks(const char *target, int *fds, unsigned int k)
+static int open_socks(const struct sockaddr_storage *dst, socklen_t dlen,
+		      int *fds, unsigned int k)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
-	char host[128], *port;
 	unsigned int i;
-	int rc;
 
-	snprintf(host, sizeof(host), "%s", target);
-	port = strrchr(host, ':');
-	if (!port)
-		return -EINVAL;
-	*port++ = 0;
-	if (host[0] == '[' && port[-2] == ']') {
-		memmove(host, host + 1, strlen(host));
-		port[-3] = 0;
-	}
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc)
-		return -EINVAL;
 	for (i = 0; i < k; i++) {
 		int sz = 4 << 20;
 
-		fds[i] = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		fds[i] = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fds[i] < 0 ||
-		    connect(fds[i], ai->ai_addr, ai->ai_addrlen)) {
-			rc = -errno;
-			freeaddrinfo(ai);
-			return rc;
-		}
+		    connect(fds[i], (const struct sockaddr *)dst, dlen))
+			return -errno;
 		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
-	freeaddrinfo(ai);
 	return 0;
 }
 
@@ -237,6 +218,9 @@ int main(int argc, char **argv)
 	struct csmp_key *key = NULL;
 	char (*sids)[24] = NULL;
 	int fds[MAX_SOCKS], opt, ret;
+	struct sockaddr_storage dst;
+	char errbuf[160];
+	socklen_t dlen;
 	struct msg *msgs;
 	uint32_t now;
 
@@ -261,6 +245,16 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (csmp_hostport_parse(target, -1, &dst, &dlen, errbuf,
+				sizeof(errbuf))) {
+		fprintf(stderr, "csmp-loadgen: --target %s\n", errbuf);
+		return 2;
+	}
+	if (!csmp_hostport_port(&dst)) {
+		fprintf(stderr, "csmp-loadgen: --target %s: port 0 is no destination\n",
+			target);
+		return 2;
+	}
 	if (bad_rate > 0)
 		every = (unsigned int)(1.0 / bad_rate + 0.5);
 
@@ -279,7 +273,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "csmp-loadgen: %s: %s\n", keyp, strerror(-ret));
 		return 1;
 	}
-	ret = open_socks(target, fds, nsock);
+	ret = open_socks(&dst, dlen, fds, nsock);
 	if (ret) {
 		fprintf(stderr, "csmp-loadgen: %s: %s\n", target,
 			strerror(-ret));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csmp.h"
 #include "ctl_client.h"
 
 #define DEFAULT_CONTROL "/run/csmpd/control.sock"
@@ -123,7 +124,10 @@ int main(int argc, char **argv)
 	json_t *req, *resp = NULL, *post, *tlvs, *t;
 	double timeout = 5;
 	long retries = 0, port = 0;
+	struct sockaddr_storage ss;
 	char err[512], *end;
+	socklen_t sslen;
+	uint64_t eid;
 	size_t i;
 	int opt, ret, rc;
 
@@ -183,6 +187,15 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		return RC_USAGE;
+	}
+	/* An address target is checked here, by the parser every tool
+	 * shares, so a typo is a usage error that never reaches csmpd. */
+	if (csmp_eid_parse(argv[optind], &eid) &&
+	    csmp_hostport_parse(argv[optind], port ? (int)port : CSMP_PORT,
+				&ss, &sslen, err, sizeof(err))) {
+		fprintf(stderr, "csmp-request: TARGET is an EID (16 hex digits) or an address: %s\n",
+			err);
 		return RC_USAGE;
 	}
 	for (int k = optind + 1; k < argc; k++)
