@@ -4,7 +4,8 @@
  * cache reuses one signature per identical signed region and no other;
  * a mixed batch gives exactly the single-message results; retransmissions
  * are answered from the replay cache without computing a signature, but
- * never past their validity window; counters add up by reason.
+ * never past their validity window, with one SHA-256 per message; counters
+ * add up by reason.
  */
 #include <errno.h>
 #include <string.h>
@@ -241,6 +242,70 @@ TEST(replay_cache_never_outlives_the_window)
 	csmp_verifier_free(NULL);
 	csmp_signer_free(s);
 	csmp_key_put(k);
+}
+
+/*
+ * One SHA-256 per message: the replay cache is found by the region digest
+ * the verify needs anyway, not by a second hash. A hit needs the very same
+ * key, region and value bytes; a miss that overwrote the slot costs the
+ * good message a verify, never its answer.
+ */
+TEST(one_digest_per_message_and_exact_replay_hits)
+{
+	enum { N = 16 };
+	struct csmp_verifier_opts o = { .skew = 0, .replay_entries = 64 };
+	struct csmp_verifier_stats st;
+	struct csmp_verifier *v;
+	struct csmp_signer *sp, *se;
+	struct csmp_key *p256, *ed;
+	struct csmp_verify_item it[2 * N];
+	uint8_t buf[N][256], res[2 * N], t[256];
+	int len[N], i;
+
+	ASSERT_EQ(0, csmp_key_generate(CSMP_SUITE_P256, &p256));
+	ASSERT_EQ(0, csmp_key_generate(CSMP_SUITE_ED25519, &ed));
+	ASSERT_EQ(0, csmp_signer_new(p256, 0, &sp));
+	ASSERT_EQ(0, csmp_signer_new(ed, 0, &se));
+	ASSERT_EQ(0, csmp_verifier_new(&o, &v));
+	for (i = 0; i < N; i++) {
+		len[i] = make_signed(i & 1 ? se : sp, buf[i], 256,
+				     (uint8_t)(30 + i), NOW - 5, NOW + 5);
+		ASSERT_GT(len[i], 0);
+		/* Each message twice in one batch: the second is a replay. */
+		csmp_verify_item_init(&it[2 * i], buf[i], (size_t)len[i],
+				      i & 1 ? ed : p256);
+		csmp_verify_item_init(&it[2 * i + 1], buf[i], (size_t)len[i],
+				      i & 1 ? ed : p256);
+	}
+	EXPECT_EQ(2 * N, csmp_verify_batch(v, it, 2 * N, res, NOW));
+	csmp_verifier_stats(v, &st);
+	EXPECT_EQ((uint64_t)2 * N, st.digests);
+	EXPECT_EQ((uint64_t)N, st.crypto);
+	EXPECT_EQ((uint64_t)N, st.replay_hits);
+
+	/* Same region, the last value byte changed (same length). */
+	memcpy(t, buf[0], (size_t)len[0]);
+	t[len[0] - 1] ^= 0x40;
+	EXPECT_EQ(CSMP_R_SIG_BAD,
+		  (int)csmp_sig_check(v, p256, t, (size_t)len[0], NOW));
+	/* The bad one took the slot: the good one is verified again. */
+	EXPECT_EQ(CSMP_R_OK,
+		  (int)csmp_sig_check(v, p256, buf[0], (size_t)len[0], NOW));
+	/* Ed25519 region one bit off: its own slot and digest, refused. */
+	memcpy(t, buf[1], (size_t)len[1]);
+	t[3] ^= 0x01;
+	EXPECT_EQ(CSMP_R_SIG_BAD,
+		  (int)csmp_sig_check(v, ed, t, (size_t)len[1], NOW));
+	csmp_verifier_stats(v, &st);
+	EXPECT_EQ((uint64_t)N + 3, st.crypto);
+	EXPECT_EQ((uint64_t)N, st.replay_hits);
+	EXPECT_EQ((uint64_t)2 * N + 3, st.digests);
+
+	csmp_verifier_free(v);
+	csmp_signer_free(se);
+	csmp_signer_free(sp);
+	csmp_key_put(ed);
+	csmp_key_put(p256);
 }
 
 /* Keys from the EID cache feed the batch; the cache may evict mid-way

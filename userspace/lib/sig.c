@@ -8,9 +8,12 @@
  * nothing here can shorten; what can be removed is everything around it
  * (key decoding, provider fetches when a context is made, allocation) and
  * whole verifications (malformed or out-of-window messages rejected first,
- * retransmissions answered from the replay cache). Digests go through
- * libsodium's SHA-256, which has no provider dispatch; P-256 then signs and
- * verifies the 32-byte digest, which is exactly ecdsa-with-SHA256.
+ * retransmissions answered from the replay cache). A region is hashed once
+ * per message: SHA-256 through OpenSSL with a context kept per signer and
+ * verifier (its SHA-NI/AVX2 code is ~3.5x libsodium's portable C here: 163
+ * against 585 ns for 150 bytes; one fetch per process, no dispatch per
+ * call). P-256 then signs and verifies the 32-byte digest, which is exactly
+ * ecdsa-with-SHA256; the replay cache is found by the same digest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,9 +34,27 @@ struct sign_entry {
 	uint8_t value[CSMP_SIG_VALUE_MAX];
 };
 
+/*
+ * SHA-256 of a region. c may be NULL (a context made for the call); any
+ * OpenSSL failure falls back to libsodium, so this cannot fail.
+ */
+static void region_digest(EVP_MD_CTX *c, const uint8_t *p, size_t len,
+			  uint8_t out[32])
+{
+	if (csmp_sig_sha256 &&
+	    (c ? EVP_DigestInit_ex2(c, csmp_sig_sha256, NULL) == 1 &&
+			 EVP_DigestUpdate(c, p, len) == 1 &&
+			 EVP_DigestFinal_ex(c, out, NULL) == 1 :
+		 EVP_Digest(p, len, out, NULL, csmp_sig_sha256, NULL) == 1))
+		return;
+	ERR_clear_error();
+	crypto_hash_sha256(out, p, len);
+}
+
 struct csmp_signer {
 	struct csmp_key *key;
 	EVP_PKEY_CTX *ctx;	/* P-256: sign-initialised once */
+	EVP_MD_CTX *md;		/* SHA-256 of regions */
 	struct csmp_sigpool *pool;	/* precomputed nonces, or NULL */
 	unsigned int ring;
 	struct sign_entry *cache;
@@ -64,6 +85,11 @@ int csmp_signer_new(struct csmp_key *key, uint32_t cache_entries,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->md = EVP_MD_CTX_new();
+	if (!s->md) {
+		err = -ENOMEM;
+		goto err_free_signer;
+	}
 	if (cache_entries) {
 		s->mask = pow2_at_least(cache_entries) - 1;
 		s->cache = calloc((size_t)s->mask + 1, sizeof(*s->cache));
@@ -92,6 +118,7 @@ err_free_ctx:
 err_free_cache:
 	free(s->cache);
 err_free_signer:
+	EVP_MD_CTX_free(s->md);
 	free(s);
 	ERR_clear_error();
 	return err;
@@ -103,6 +130,7 @@ void csmp_signer_free(struct csmp_signer *s)
 		return;
 	csmp_signer_set_pool(s, NULL, 0);
 	EVP_PKEY_CTX_free(s->ctx);
+	EVP_MD_CTX_free(s->md);
 	free(s->cache);
 	csmp_key_put(s->key);
 	free(s);
@@ -186,7 +214,7 @@ int csmp_signer_sign(struct csmp_signer *s, const uint8_t *region,
 
 	/* Ed25519 signs the region itself: hash only for the cache. */
 	if (s->cache || s->key->suite == CSMP_SUITE_P256)
-		crypto_hash_sha256(digest, region, len);
+		region_digest(s->md, region, len, digest);
 	if (s->cache) {
 		memcpy(&h, digest, sizeof(h));
 		e = &s->cache[h & s->mask];
@@ -256,8 +284,15 @@ struct vctx_slot {
 	EVP_PKEY_CTX *ctx;
 };
 
+/*
+ * What was verified, held whole rather than hashed again: a hit needs the
+ * same key, the same region (its SHA-256) and the very same value bytes.
+ */
 struct replay_entry {
-	uint8_t ck[32];		/* SHA-256(key id || SHA-256(region) || value) */
+	uint8_t key_id[32];
+	uint8_t digest[32];	/* SHA-256 of the region */
+	uint8_t value[CSMP_SIG_VALUE_MAX];
+	uint8_t value_len;
 	uint8_t result;		/* CSMP_R_OK or CSMP_R_SIG_BAD; 0xff empty */
 };
 
@@ -265,6 +300,7 @@ struct csmp_verifier {
 	uint32_t skew;
 	uint32_t rmask;
 	struct replay_entry *replay;
+	EVP_MD_CTX *md;		/* SHA-256 of regions */
 	struct vctx_slot vctx[VCTX_SLOTS];
 	struct csmp_verifier_stats st;
 };
@@ -286,18 +322,29 @@ int csmp_verifier_new(const struct csmp_verifier_opts *opts,
 	if (!v)
 		return -ENOMEM;
 	v->skew = opts->skew;
+	v->md = EVP_MD_CTX_new();
+	if (!v->md) {
+		err = -ENOMEM;
+		goto err_free_verifier;
+	}
 	if (opts->replay_entries) {
 		v->rmask = pow2_at_least(opts->replay_entries) - 1;
 		v->replay = malloc(((size_t)v->rmask + 1) * sizeof(*v->replay));
 		if (!v->replay) {
-			free(v);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto err_free_md;
 		}
 		for (i = 0; i <= v->rmask; i++)
 			v->replay[i].result = 0xff;
 	}
 	*out = v;
 	return 0;
+
+err_free_md:
+	EVP_MD_CTX_free(v->md);
+err_free_verifier:
+	free(v);
+	return err;
 }
 
 void csmp_verifier_free(struct csmp_verifier *v)
@@ -310,6 +357,7 @@ void csmp_verifier_free(struct csmp_verifier *v)
 		EVP_PKEY_CTX_free(v->vctx[i].ctx);
 		csmp_key_put(v->vctx[i].key);
 	}
+	EVP_MD_CTX_free(v->md);
 	free(v->replay);
 	free(v);
 }
@@ -376,22 +424,38 @@ static uint8_t verify_crypto(struct csmp_verifier *v,
 	return ok == 1 ? CSMP_R_OK : CSMP_R_SIG_BAD;
 }
 
+/* The slot for (key, region): digest and key id are uniform already. */
 static struct replay_entry *replay_slot(struct csmp_verifier *v,
 					const struct csmp_key *key,
-					const struct csmp_verify_item *it,
-					const uint8_t digest[32],
-					uint8_t ck[32])
+					const uint8_t digest[32])
 {
-	crypto_hash_sha256_state hs;
-	uint32_t h;
+	uint32_t h, k;
 
-	crypto_hash_sha256_init(&hs);
-	crypto_hash_sha256_update(&hs, key->id, 32);
-	crypto_hash_sha256_update(&hs, digest, 32);
-	crypto_hash_sha256_update(&hs, it->value, it->value_len);
-	crypto_hash_sha256_final(&hs, ck);
-	memcpy(&h, ck, sizeof(h));
-	return &v->replay[h & v->rmask];
+	memcpy(&h, digest, sizeof(h));
+	memcpy(&k, key->id, sizeof(k));
+	return &v->replay[(h ^ k) & v->rmask];
+}
+
+static bool replay_match(const struct replay_entry *re,
+			 const struct csmp_key *key,
+			 const struct csmp_verify_item *it,
+			 const uint8_t digest[32])
+{
+	return re->result != 0xff && re->value_len == it->value_len &&
+	       !memcmp(re->digest, digest, 32) &&
+	       !memcmp(re->key_id, key->id, 32) &&
+	       !memcmp(re->value, it->value, it->value_len);
+}
+
+static void replay_store(struct replay_entry *re, const struct csmp_key *key,
+			 const struct csmp_verify_item *it,
+			 const uint8_t digest[32], uint8_t result)
+{
+	memcpy(re->key_id, key->id, 32);
+	memcpy(re->digest, digest, 32);
+	memcpy(re->value, it->value, it->value_len);
+	re->value_len = (uint8_t)it->value_len;
+	re->result = result;
 }
 
 static uint8_t verify_one(struct csmp_verifier *v,
@@ -401,7 +465,7 @@ static uint8_t verify_one(struct csmp_verifier *v,
 	struct replay_entry *re = NULL;
 	enum csmp_sig_suite suite;
 	const uint8_t *sig;
-	uint8_t digest[32], ck[32], r;
+	uint8_t digest[32], r;
 	uint64_t skew = v ? v->skew : 0;
 	size_t sig_len;
 	int err;
@@ -426,21 +490,23 @@ static uint8_t verify_one(struct csmp_verifier *v,
 		return CSMP_R_SIG_BAD;	/* no crypto can make it verify */
 
 	/* Ed25519 hashes the region itself; the digest is for the cache. */
-	if (suite == CSMP_SUITE_P256 || (v && v->replay))
-		crypto_hash_sha256(digest, it->region, it->region_len);
+	if (suite == CSMP_SUITE_P256 || (v && v->replay)) {
+		region_digest(v ? v->md : NULL, it->region, it->region_len,
+			      digest);
+		if (v)
+			v->st.digests++;
+	}
 	if (v && v->replay) {
-		re = replay_slot(v, key, it, digest, ck);
-		if (re->result != 0xff && !memcmp(re->ck, ck, 32)) {
+		re = replay_slot(v, key, digest);
+		if (replay_match(re, key, it, digest)) {
 			v->st.replay_hits++;
 			return re->result;
 		}
 		v->st.replay_misses++;
 	}
 	r = verify_crypto(v, key, it, sig, sig_len, digest);
-	if (re) {
-		memcpy(re->ck, ck, 32);
-		re->result = r;
-	}
+	if (re)
+		replay_store(re, key, it, digest, r);
 	return r;
 }
 

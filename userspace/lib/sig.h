@@ -346,6 +346,7 @@ struct csmp_verifier_stats {
 	uint64_t crypto;	/* signature checks actually computed */
 	uint64_t replay_hits;	/* outcomes taken from the replay cache */
 	uint64_t replay_misses;
+	uint64_t digests;	/* SHA-256 computations: one per message */
 };
 
 /* opts may be NULL: no skew, replay cache of 1024 slots. */
@@ -385,9 +386,11 @@ enum csmp_reason csmp_verify_item_init(struct csmp_verify_item *item,
  * SIG_MISSING. Order of checks, cheapest first, so a flood of bad messages
  * costs no crypto: structure (init), key, window against `now` +- skew,
  * the replay cache, then the signature. Returns the number of OK items.
- * The replay cache is keyed by SHA-256(key id || SHA-256(region) || value)
- * and holds only the crypto outcome (OK or SIG_BAD); the window is checked
- * first on every call, so a cached answer never outlives its window.
+ * The replay cache holds (key id, SHA-256(region), value) exactly, found by
+ * the digest that P-256 needs anyway (one SHA-256 per message, no second
+ * hash for the cache key), and only the crypto outcome (OK or SIG_BAD); the
+ * window is checked first on every call, so a cached answer never outlives
+ * its window.
  *
  * No batch algorithm: ECDSA has no practical one, and libsodium 1.0.18
  * has no Ed25519 batch API (nor a prepared-key verify), so each item is

@@ -31,10 +31,15 @@
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_err;
+EVP_MD *csmp_sig_sha256;
 
 static void lib_init_once(void)
 {
 	lib_err = sodium_init() < 0 ? -EIO : 0;
+	/* Fetched once: a fetch per digest would cost more than the hash.
+	 * NULL (no default provider) leaves libsodium's SHA-256 in use. */
+	csmp_sig_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	ERR_clear_error();
 }
 
 int csmp_sig_lib_init(void)

@@ -26,6 +26,8 @@ struct csmp_key {
 
 /* sodium_init() once per process; 0 or -errno. */
 int csmp_sig_lib_init(void);
+/* OpenSSL's SHA-256, fetched by csmp_sig_lib_init() (NULL if it failed). */
+extern EVP_MD *csmp_sig_sha256;
 
 /* sig_pool.c for sig.c: bind a signer to a ring, and the pooled signature
  * (DER Ecdsa-Sig-Value into der, *der_len its room then its length):
