@@ -4,8 +4,8 @@
  * (and later the config file) fills, the per-worker counters the control
  * socket and metrics expose, the per-device state, the worker with its
  * per-batch scratch, the I/O backend interface (io_uring or
- * recvmmsg/sendmmsg) and the hooks other parts of the daemon (registry
- * persistence, events, sk_reuseport steering) attach to.
+ * recvmmsg/sendmmsg), and the functions each room of userspace/csmpd
+ * offers the others (README.md there says who may call what).
  *
  * Threading model: every worker thread owns its sockets, its ring, its
  * counters and its shard of the device registry; nothing on the per-datagram
@@ -182,6 +182,9 @@ struct csmpd_counters {
 	__u64 req_unmatched;	/* datagrams on the request socket we did
 				 * not ask for (late, forged, malformed) */
 	__u64 req_refused;	/* not sent: unknown device, signing, full */
+	__u64 verified_ok;	/* uplink signatures verified good */
+	__u64 unsigned_accepted; /* unsigned uplink accepted by policy */
+	__u64 registry_dropped;	/* record lost: registry queue full */
 };
 
 #define CSMPD_INC(ctr, field) CSMPD_ADD(ctr, field, 1)
@@ -236,8 +239,6 @@ struct csmpd_device {
 	__u16 tlv_dirty;
 	struct csmpd_tlv_entry tlvs[CSMPD_DEV_TLV_TYPES];
 	__u8 *tlv_blob;
-
-	void *ext;		/* owned by the registry persistence layer */
 };
 
 _Static_assert(CSMPD_DEV_TLV_TYPES <= 16, "tlv_dirty has a bit per type");
@@ -253,7 +254,7 @@ struct csmpd_shard {
 /* ---- datagrams in a batch ----------------------------------------------- */
 
 #define CSMPD_RXF_TRUNC		0x1	/* datagram did not fit the buffer */
-#define CSMPD_RXF_DROP		0x2	/* hooks.verify refused it */
+#define CSMPD_RXF_DROP		0x2	/* uplink verification refused it */
 
 struct csmpd_rx {
 	const __u8 *data;
@@ -320,49 +321,10 @@ struct csmpd_inbox {
 	struct csmpd_handoff *slots;	/* CSMPD_INBOX_SLOTS */
 };
 
-/* ---- hooks -------------------------------------------------------------- */
-
 struct csmpd_daemon;
-
-/*
- * Where other parts of the daemon attach. Every hook is optional (NULL) and
- * is called on the worker thread that owns the device, so per-device work
- * there needs no lock either.
- */
-struct csmpd_hooks {
-	/* After the sockets of one listening address exist, one per worker
-	 * (fds[i] belongs to worker i): attach the sk_reuseport program. */
-	int (*reuseport_group)(struct csmpd_daemon *d, unsigned int listen,
-			       const int *fds, unsigned int n);
-	/* Policy for the allowlist mode: 1 allowed, 0 refused. Default: the
-	 * --allow file. */
-	int (*allowed)(struct csmpd_daemon *d, __u64 eid);
-	/* A 2.03 with new work (not a cached duplicate) is built: persist
-	 * the registration. Returns 0 with *seq the commit sequence of its
-	 * record (0: nothing to wait for), or -errno when it could not be
-	 * queued (the answer is then withheld under ack-after-commit). */
-	int (*registered)(struct csmpd_worker *w, struct csmpd_device *dev,
-			  bool new_device, __u64 *seq);
-	/* The highest commit sequence of this worker's records that is
-	 * durable (an atomic load). With it, answers wait for their record
-	 * (ack-after-commit); without it, nothing is parked. */
-	__u64 (*committed)(struct csmpd_worker *w);
-	/* A report updated the device. */
-	void (*reported)(struct csmpd_worker *w, struct csmpd_device *dev);
-	/* A CGMSNotification (TLV 44) arrived; dev may be NULL. */
-	void (*notified)(struct csmpd_worker *w, struct csmpd_device *dev,
-			 __u64 eid, __u32 code);
-	/* End of every batch, on every worker (flush events, counters). */
-	void (*batch_end)(struct csmpd_worker *w);
-	/* Datagrams this worker owns, before dispatch, as one batch: mark
-	 * the ones that must not be acted on with CSMPD_RXF_DROP (uplink
-	 * signature verification). */
-	void (*verify)(struct csmpd_worker *w, struct csmpd_rx **rx,
-		       unsigned int n);
-	/* The config group (GroupAssign type 1) of a registering device:
-	 * true with *id set, false for none. Default: --group. */
-	bool (*config_group)(struct csmpd_worker *w, __u64 eid, __u32 *id);
-};
+struct csmp_policy;
+struct csmp_verifier;
+struct csmp_keycache;
 
 /* ---- worker and daemon -------------------------------------------------- */
 
@@ -411,7 +373,15 @@ struct csmpd_worker {
 	struct csmp_signer_stats sig_seen;	/* folded into ctr */
 	__u8 scratch[CSMPD_TX_MAX + CSMPD_DEV_TLV_BYTES];
 	__u64 session_seq;	/* disambiguates SessionID collisions */
-	void *ext;		/* for the control/metrics/events layer */
+
+	/* The policy snapshot, between csmpd_policy_enter() and
+	 * csmpd_policy_leave(), which only the worker loop calls; NULL
+	 * outside (conf/runtime.c). */
+	const struct csmp_policy *policy;
+	/* Uplink verification (proto/verify.c). */
+	struct csmp_verifier *verifier;
+	struct csmp_keycache *keycache;
+	__u64 keycache_gen;	/* the key store's generation it mirrors */
 };
 
 struct csmpd_allow {
@@ -419,15 +389,21 @@ struct csmpd_allow {
 	size_t n;
 };
 
+struct csmpd_conf_state;
+struct csmpd_keys;
+struct csmpd_registry;
+struct csmpd_ctl;
+struct csmp_events;
+struct csmp_metrics;
+
 struct csmpd_daemon {
 	struct csmpd_config cfg;
-	struct csmpd_hooks hooks;
 	const struct csmpd_io_ops *io;
 	struct csmpd_worker *workers;
 	unsigned int n_workers;
 	struct csmpd_allow allow;
 	/* SipHash key: EID -> routing bucket (worker.c). Random at start
-	 * unless csmpd_ext_init restored it: the buckets are part of the
+	 * unless the registry restored it: the buckets are part of the
 	 * SessionIDs, so a persisted registry must persist the key too. */
 	__u64 bucket_key[2];
 	char report_tlv_str[CSMPD_MAX_REPORT_TLVS][12];
@@ -435,33 +411,15 @@ struct csmpd_daemon {
 	volatile int stop;	/* set by the signal handler */
 	unsigned int receiving;	/* workers still reading their sockets */
 	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
-	void *ext;		/* for the control/metrics/events layer */
-};
 
-/* ---- extensions ----------------------------------------------------------
- *
- * The config file, SQLite registry, control socket, metrics and events live
- * in their own files of this directory and define these (weak here, so a
- * build without them still links and refuses their options):
- *   csmpd_ext_config  read --config FILE into d->cfg before the flags are
- *                     applied; print file:line on error, return -errno;
- *   csmpd_ext_init    after the workers' state exists (shards, counters),
- *                     before sockets and threads: set d->hooks, d->ext, restore
- *                     d->bucket_key, load the registry (a device goes to
- *                     shard csmpd_bucket_owner(d, csmpd_eid_bucket(d, eid))
- *                     with csmpd_dev_add + csmpd_dev_set_session);
- *   csmpd_ext_fini    after the workers have been joined, before their
- *                     state is freed.
- *   csmpd_ext_ready   sockets bound, workers not started: drop privileges
- *                     and start the extension threads;
- *   csmpd_ext_reload  SIGHUP: re-read the config file's policy;
- */
-int csmpd_ext_config(struct csmpd_daemon *d, const char *path)
-	__attribute__((weak));
-int csmpd_ext_init(struct csmpd_daemon *d) __attribute__((weak));
-int csmpd_ext_ready(struct csmpd_daemon *d) __attribute__((weak));
-void csmpd_ext_reload(struct csmpd_daemon *d) __attribute__((weak));
-void csmpd_ext_fini(struct csmpd_daemon *d) __attribute__((weak));
+	/* Each room's own state; NULL where the room is not in use. */
+	struct csmpd_conf_state *conf;	/* conf/runtime.c: file, policy */
+	struct csmpd_keys *keys;	/* proto/keys.c: enrolled keys */
+	struct csmpd_registry *reg;	/* registry/records.c: --db */
+	struct csmp_events *events;	/* events.c: --events */
+	struct csmpd_ctl *ctl;		/* ctl/commands.c: --control */
+	struct csmp_metrics *metrics;	/* http/: --metrics */
+};
 
 /* ---- functions ---------------------------------------------------------- */
 
@@ -529,7 +487,8 @@ unsigned int csmpd_eid_bucket(const struct csmpd_daemon *d, __u64 eid);
 unsigned int csmpd_bucket_owner(const struct csmpd_daemon *d,
 				unsigned int bucket);
 
-/* steer.c: hooks.reuseport_group for --steer-workers (csmp_reuseport). */
+/* steer.c: attaches csmp_reuseport to one listening group (fds[i] belongs
+ * to worker i) for --steer-workers. */
 int csmpd_steer_group(struct csmpd_daemon *d, unsigned int listen,
 		      const int *fds, unsigned int n);
 
@@ -555,7 +514,7 @@ int csmpd_allow_load(struct csmpd_allow *a, const char *path);
 bool csmpd_allow_has(const struct csmpd_allow *a, __u64 eid);
 void csmpd_allow_free(struct csmpd_allow *a);
 
-/* request.c: head-end-initiated requests (csmp-request). */
+/* proto/request.c: head-end-initiated requests (csmp-request). */
 int csmpd_req_init(struct csmpd_worker *w);
 void csmpd_req_fini(struct csmpd_worker *w);
 int csmpd_req_socket(struct csmpd_daemon *d, unsigned int worker);
@@ -568,11 +527,73 @@ int csmpd_req_ctl_register(struct csmpd_daemon *d, struct csmp_ctl *ctl,
 			   void **ctx);
 void csmpd_req_ctl_free(void *ctx);
 
-/* sign.c: downlink signatures. */
+/* proto/sign.c: downlink signatures. */
 int csmpd_sign_init(struct csmpd_daemon *d);
 void csmpd_sign_fini(struct csmpd_daemon *d);
 int csmpd_signer_init(struct csmpd_worker *w);
 void csmpd_signer_fini(struct csmpd_worker *w);
 int csmpd_sign(struct csmpd_worker *w, __u8 *payload, size_t len, size_t cap);
+
+/* proto/keys.c: enrolled device keys (--device-keys, the registry,
+ * `csmpctl enroll`), one store read by every worker through its cache. */
+int csmpd_keys_init(struct csmpd_daemon *d);
+void csmpd_keys_fini(struct csmpd_daemon *d);
+int csmpd_keys_put(struct csmpd_daemon *d, __u64 eid, struct csmp_key *key);
+int csmpd_keys_load_dir(struct csmpd_daemon *d, const char *dir);
+int csmpd_worker_keys_init(struct csmpd_worker *w);
+void csmpd_worker_keys_fini(struct csmpd_worker *w);
+void csmpd_worker_keys_sync(struct csmpd_worker *w);
+const struct csmp_key *csmpd_worker_key(struct csmpd_worker *w, __u64 eid);
+
+/* proto/verify.c: uplink signatures of one batch, verified together;
+ * what fails is marked CSMPD_RXF_DROP. Inside the policy bracket. */
+int csmpd_verify_init(struct csmpd_daemon *d);
+void csmpd_verify_fini(struct csmpd_daemon *d);
+void csmpd_verify_batch(struct csmpd_worker *w, struct csmpd_rx **rx,
+			unsigned int n);
+
+/* conf/runtime.c: the config file as the running daemon uses it. */
+int csmpd_conf_file(struct csmpd_daemon *d, const char *path);
+void csmpd_conf_free(struct csmpd_daemon *d);
+int csmpd_policy_init(struct csmpd_daemon *d);
+void csmpd_policy_fini(struct csmpd_daemon *d);
+void csmpd_policy_enter(struct csmpd_worker *w);
+void csmpd_policy_leave(struct csmpd_worker *w);
+bool csmpd_policy_allowed(struct csmpd_worker *w, __u64 eid);
+bool csmpd_policy_config_group(struct csmpd_worker *w, __u64 eid, __u32 *id);
+const char *csmpd_policy_group_name(struct csmpd_worker *w, __u64 eid);
+int csmpd_conf_reload(struct csmpd_daemon *d, char *err, size_t errlen);
+__u64 csmpd_policy_generation(struct csmpd_daemon *d);
+__u64 csmpd_conf_reloads(struct csmpd_daemon *d);
+
+/* privs.c: the privilege drop, after every privileged set-up. */
+int csmpd_privs_drop(struct csmpd_daemon *d);
+
+/* ctl/commands.c: the control socket and its commands (--control). */
+int csmpd_ctl_init(struct csmpd_daemon *d);
+int csmpd_ctl_start(struct csmpd_daemon *d);
+void csmpd_ctl_fini(struct csmpd_daemon *d);
+
+/* http/http.c: the HTTP endpoint (--metrics). */
+int csmpd_http_init(struct csmpd_daemon *d);
+int csmpd_http_start(struct csmpd_daemon *d);
+void csmpd_http_fini(struct csmpd_daemon *d);
+
+/* events.c, as the daemon starts it (--events). */
+int csmpd_events_init(struct csmpd_daemon *d);
+int csmpd_events_start(struct csmpd_daemon *d);
+void csmpd_events_fini(struct csmpd_daemon *d);
+
+/* registry/records.c: the persistent registry as the workers see it. */
+int csmpd_registry_init(struct csmpd_daemon *d);
+int csmpd_registry_start(struct csmpd_daemon *d);
+void csmpd_registry_fini(struct csmpd_daemon *d);
+/* Queue the device's record (op: enum csmp_db_op of registry/db.h); 0
+ * with *seq its commit sequence (0: no registry), or -ENOBUFS when the
+ * worker's queue is full. */
+int csmpd_registry_record(struct csmpd_worker *w, struct csmpd_device *dev,
+			  int op, __u64 *seq);
+bool csmpd_registry_durable(const struct csmpd_daemon *d);
+__u64 csmpd_registry_committed(struct csmpd_worker *w);
 
 #endif /* CSMPD_H */

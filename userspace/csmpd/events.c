@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csmpd.h"
 #include "events.h"
 #include "server/ring.h"
 
@@ -229,4 +230,33 @@ void csmp_events_close(struct csmp_events *ev)
 	free(ev->rings);
 	free(ev->dropped);
 	free(ev);
+}
+
+/* ---- as the daemon runs it (--events) ------------------------------------ */
+
+/* Opened before the privilege drop, one producer per worker. */
+int csmpd_events_init(struct csmpd_daemon *d)
+{
+	char err[512];
+	int ret;
+
+	if (!d->cfg.events_path)
+		return 0;
+	ret = csmp_events_open(d->cfg.events_path, d->n_workers, &d->events,
+			       err, sizeof(err));
+	if (ret)
+		csmpd_log(CSMPD_CRIT, "EVENTS", "%s", err);
+	return ret;
+}
+
+int csmpd_events_start(struct csmpd_daemon *d)
+{
+	return d->events ? csmp_events_start(d->events) : 0;
+}
+
+/* After the workers: what they queued is written first. */
+void csmpd_events_fini(struct csmpd_daemon *d)
+{
+	csmp_events_close(d->events);
+	d->events = NULL;
 }

@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * csmpd, the CSMP head-end daemon: command line, start-up in the order
- * STYLE.md asks (privileged set-up first: key, sockets, sk_reuseport hook;
- * then the workers), and the signal-driven shutdown. SIGTERM and SIGINT
- * stop the workers, which answer what they already received and send every
- * queued reply before the process exits 0.
- *
- * The config file, the SQLite registry, the control socket and the
- * metrics endpoint live in their own files and attach through the weak
- * csmpd_ext_* entry points below; a build without them refuses the options
- * that need them instead of ignoring them.
+ * csmpd, the CSMP head-end daemon: command line, then one life-cycle
+ * table of subsystems, each with {init, start, stop, fini}. Every init
+ * runs in table order (privileged set-up first, as STYLE.md asks: key,
+ * state, registry, sockets, sk_reuseport; the privilege drop last), then
+ * every start (the threads, unprivileged), and on any failure what was
+ * done is undone in reverse, the same way as at a normal exit. SIGTERM and
+ * SIGINT stop the workers, which answer what they already received and
+ * send every queued reply before the process exits 0.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -22,6 +20,7 @@
 #include <liburing.h>
 
 #include "csmpd.h"
+#include "stats/stats.h"
 
 #define DEFAULT_REPORT_INTERVAL	900	/* FND's shortest report interval */
 #define DEFAULT_SIG_LIFETIME	3600
@@ -351,11 +350,7 @@ static int parse_args(struct csmpd_daemon *d, int argc, char **argv)
 		if (opt == OPT_CONFIG)
 			c->config_path = optarg;
 	if (c->config_path) {
-		if (!csmpd_ext_config) {
-			fprintf(stderr, "csmpd: --config: this build has no config file support\n");
-			return -ENOTSUP;
-		}
-		err = csmpd_ext_config(d, c->config_path);
+		err = csmpd_conf_file(d, c->config_path);
 		if (err)
 			return err;	/* it printed file:line */
 	}
@@ -398,12 +393,6 @@ static int parse_args(struct csmpd_daemon *d, int argc, char **argv)
 	    !c->db_path && !c->config_path) {
 		fprintf(stderr, "csmpd: --policy allowlist needs --allow FILE (or --db)\n");
 		return -EINVAL;
-	}
-	if ((c->db_path || c->control_path || c->metrics_addr ||
-	     c->events_path) &&
-	    !csmpd_ext_init) {
-		fprintf(stderr, "csmpd: --db/--control/--metrics: not available in this build\n");
-		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -454,15 +443,171 @@ static const struct csmpd_io_ops *pick_io(const struct csmpd_config *c)
 	return &csmpd_io_uring;
 }
 
-static int default_allowed(struct csmpd_daemon *d, __u64 eid)
+/* ---- life cycle ------------------------------------------------------------ */
+
+static int io_init(struct csmpd_daemon *d)
 {
-	return csmpd_allow_has(&d->allow, eid);
+	d->io = pick_io(&d->cfg);
+	return d->io ? 0 : -ENOSYS;
+}
+
+static int sign_init(struct csmpd_daemon *d)
+{
+	int err = csmpd_sign_init(d);
+
+	if (!err && !d->sign_key)
+		csmpd_log(CSMPD_WARNING, "UNSIGNED",
+			  "no --nms-key: registration answers are not signed");
+	return err;
+}
+
+static int workers_alloc(struct csmpd_daemon *d)
+{
+	unsigned int i;
+
+	d->n_workers = d->cfg.workers;
+	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (i = 0; i < d->n_workers; i++)
+		d->workers[i].evfd = -1;
+	return 0;
+}
+
+static void workers_free(struct csmpd_daemon *d)
+{
+	free(d->workers);
+	d->workers = NULL;
+}
+
+static int device_keys_load(struct csmpd_daemon *d)
+{
+	return d->cfg.device_keys ?
+	       csmpd_keys_load_dir(d, d->cfg.device_keys) : 0;
+}
+
+/* The routing key decides every device's shard and is written into the
+ * SessionIDs: the registry restored it when there is one. */
+static int routing_key(struct csmpd_daemon *d)
+{
+	if (d->bucket_key[0] || d->bucket_key[1])
+		return 0;
+	if (getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
+	    sizeof(d->bucket_key)) {
+		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int workers_run(struct csmpd_daemon *d)
+{
+	int err = csmpd_workers_start(d);
+
+	if (!err)
+		csmpd_log(CSMPD_NOTICE, "START",
+			  "csmpd up: %u workers, %s, backend id %04x, policy %s",
+			  d->n_workers, d->io->name, d->cfg.backend_id,
+			  d->cfg.policy == CSMPD_POLICY_OPEN ? "open" :
+							       "allowlist");
+	return err;
+}
+
+static void workers_halt(struct csmpd_daemon *d)
+{
+	csmpd_workers_stop(d);
+	csmpd_workers_join(d);
+	csmpd_stats_log_shutdown(d);
+}
+
+struct subsys {
+	const char *name;
+	int (*init)(struct csmpd_daemon *d);	/* privileged set-up */
+	int (*start)(struct csmpd_daemon *d);	/* threads, after the drop */
+	void (*stop)(struct csmpd_daemon *d);	/* undoes start */
+	void (*fini)(struct csmpd_daemon *d);	/* undoes init */
+};
+
+/*
+ * In start-up order. The registry loads its devices into the workers'
+ * shards and restores the routing key, so it comes after the workers'
+ * state and before the sockets (steering needs the final key); the
+ * events, control and metrics are opened where root may, and the
+ * privilege drop comes after every init that needs root and before any
+ * thread. Workers start last and stop first: the registry, events and
+ * control outlive them, so every record they pushed gets committed and
+ * every control client its answer.
+ */
+static const struct subsys subsystems[] = {
+	{ "io backend",	io_init,		NULL, NULL, NULL },
+	{ "signing",	sign_init,		NULL, NULL, csmpd_sign_fini },
+	{ "workers",	workers_alloc,		NULL, NULL, workers_free },
+	{ "policy",	csmpd_policy_init,	NULL, NULL, csmpd_policy_fini },
+	{ "worker state", csmpd_workers_init,	NULL, NULL, csmpd_workers_fini },
+	{ "device keys", csmpd_keys_init,	NULL, NULL, csmpd_keys_fini },
+	{ "verification", csmpd_verify_init,	NULL, NULL, csmpd_verify_fini },
+	{ "registry",	csmpd_registry_init,	csmpd_registry_start, NULL,
+			csmpd_registry_fini },
+	{ "key directory", device_keys_load,	NULL, NULL, NULL },
+	{ "routing key", routing_key,		NULL, NULL, NULL },
+	{ "events",	csmpd_events_init,	csmpd_events_start, NULL,
+			csmpd_events_fini },
+	{ "control",	csmpd_ctl_init,		csmpd_ctl_start, NULL,
+			csmpd_ctl_fini },
+	{ "http",	csmpd_http_init,	csmpd_http_start, NULL,
+			csmpd_http_fini },
+	{ "sockets",	csmpd_sockets_open,	NULL, NULL,
+			csmpd_sockets_close },
+	{ "privileges",	csmpd_privs_drop,	NULL, NULL, NULL },
+	{ "workers",	NULL,			workers_run, workers_halt, NULL },
+};
+
+#define N_SUBSYS (sizeof(subsystems) / sizeof(subsystems[0]))
+
+/* Every init, then every start; on failure, undo in reverse. Returns the
+ * number of subsystems initialised (n_init) and started (n_start). */
+static int lifecycle_up(struct csmpd_daemon *d, size_t *n_init,
+			size_t *n_start)
+{
+	const struct subsys *s;
+	int err;
+
+	for (*n_init = 0; *n_init < N_SUBSYS; (*n_init)++) {
+		s = &subsystems[*n_init];
+		if (s->init && (err = s->init(d))) {
+			csmpd_log(CSMPD_ERR, "START_FAIL", "%s: %s", s->name,
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (*n_start = 0; *n_start < N_SUBSYS; (*n_start)++) {
+		s = &subsystems[*n_start];
+		if (s->start && (err = s->start(d))) {
+			csmpd_log(CSMPD_ERR, "START_FAIL", "%s: %s", s->name,
+				  strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void lifecycle_down(struct csmpd_daemon *d, size_t n_init,
+			   size_t n_start)
+{
+	size_t i;
+
+	for (i = n_start; i-- > 0;)
+		if (subsystems[i].start && subsystems[i].stop)
+			subsystems[i].stop(d);
+	for (i = n_init; i-- > 0;)
+		if (subsystems[i].fini)
+			subsystems[i].fini(d);
 }
 
 int main(int argc, char **argv)
 {
 	struct csmpd_daemon *d;
-	struct csmpd_counters tot;
+	size_t n_init = 0, n_start = 0;
 	sigset_t sigs;
 	int err, sig = 0;
 	unsigned int i;
@@ -472,8 +617,11 @@ int main(int argc, char **argv)
 		return 1;
 	config_defaults(&d->cfg);
 	err = parse_args(d, argc, argv);
-	if (err)
+	if (err) {
+		csmpd_conf_free(d);
+		free(d);
 		return 2;
+	}
 	csmpd_log_init(d->cfg.log_level);
 	for (i = 0; i < d->cfg.n_report_tlvs; i++) {
 		snprintf(d->report_tlv_str[i], sizeof(d->report_tlv_str[i]),
@@ -489,137 +637,26 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	d->io = pick_io(&d->cfg);
-	if (!d->io) {
-		err = -ENOSYS;
-		goto out;
-	}
-	err = csmpd_sign_init(d);
-	if (err)
-		goto out;
-	if (!d->sign_key)
-		csmpd_log(CSMPD_WARNING, "UNSIGNED",
-			  "no --nms-key: registration answers are not signed");
-	if (d->cfg.allow_path) {
-		err = csmpd_allow_load(&d->allow, d->cfg.allow_path);
-		if (err)
-			goto err_sign;
-		csmpd_log(CSMPD_INFO, "ALLOWLIST", "%zu EIDs allowed (%s)",
-			  d->allow.n, d->cfg.allow_path);
-	}
-	if (!d->hooks.allowed)
-		d->hooks.allowed = default_allowed;
+	err = lifecycle_up(d, &n_init, &n_start);
+	while (!err) {
+		char why[512];
 
-	d->n_workers = d->cfg.workers;
-	d->workers = calloc(d->n_workers, sizeof(*d->workers));
-	if (!d->workers) {
-		err = -ENOMEM;
-		goto err_allow;
-	}
-	for (i = 0; i < d->n_workers; i++)
-		d->workers[i].evfd = -1;
-	err = csmpd_workers_init(d);
-	if (err)
-		goto err_workers;
-
-	/* Extensions (registry, control, metrics) set their hooks here,
-	 * before sockets exist and workers run. */
-	if (csmpd_ext_init) {
-		err = csmpd_ext_init(d);
-		if (err)
-			goto err_fini;
-	}
-	/* The routing key decides every device's shard and is written into
-	 * the SessionIDs: a persistent registry must restore it (in
-	 * csmpd_ext_init) or its sessions would route to the wrong shard. */
-	if (!d->bucket_key[0] && !d->bucket_key[1] &&
-	    getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
-		    sizeof(d->bucket_key)) {
-		err = -errno;
-		csmpd_log(CSMPD_ERR, "START", "getrandom: %s", strerror(errno));
-		goto err_ext;
-	}
-	if (d->cfg.steer_workers)
-		d->hooks.reuseport_group = csmpd_steer_group;
-	err = csmpd_sockets_open(d);
-	if (err)
-		goto err_ext;
-	/* Bound: drop privileges before any thread exists (capabilities
-	 * are per thread), then start the extensions' threads. */
-	if (csmpd_ext_ready) {
-		err = csmpd_ext_ready(d);
-		if (err)
-			goto err_socks;
-	}
-	err = csmpd_workers_start(d);
-	if (err)
-		goto err_socks;
-	csmpd_log(CSMPD_NOTICE, "START",
-		  "csmpd up: %u workers, %s, backend id %04x, policy %s",
-		  d->n_workers, d->io->name, d->cfg.backend_id,
-		  d->cfg.policy == CSMPD_POLICY_OPEN ? "open" : "allowlist");
-
-	for (;;) {
 		if (sigwait(&sigs, &sig))
 			continue;
-		if (sig == SIGHUP) {
-			if (csmpd_ext_reload)
-				csmpd_ext_reload(d);
-			else
-				csmpd_log(CSMPD_INFO, "SIGHUP",
-					  "SIGHUP ignored: restart to reload");
-			continue;
-		}
-		break;
+		if (sig != SIGHUP)
+			break;
+		if (csmpd_conf_reload(d, why, sizeof(why)))
+			csmpd_log(CSMPD_ERR, "CONFIG_RELOAD",
+				  "%s; keeping the running policy", why);
 	}
-	if (!d->stop)
-		csmpd_log(CSMPD_NOTICE, "STOP", "signal %d: draining", sig);
-	err = d->stop ? -EIO : 0;	/* a worker failed: exit non-zero */
-	csmpd_workers_stop(d);
-	csmpd_workers_join(d);
-
-	csmpd_counters_sum(d, &tot);
-	csmpd_log(CSMPD_NOTICE, "STOPPED",
-		  "rx %llu tx %llu registrations %llu (dup %llu, refused %llu, bad %llu) reports %llu (unknown session %llu) notifications %llu malformed %llu signed %llu (cache hits %llu)",
-		  (unsigned long long)tot.rx_dgrams,
-		  (unsigned long long)tot.tx_dgrams,
-		  (unsigned long long)tot.reg_ok,
-		  (unsigned long long)tot.reg_dup,
-		  (unsigned long long)tot.reg_refused,
-		  (unsigned long long)tot.reg_bad,
-		  (unsigned long long)tot.reports,
-		  (unsigned long long)tot.reports_unknown,
-		  (unsigned long long)tot.notifications,
-		  (unsigned long long)tot.msg_class[CSMP_C_MALFORMED],
-		  (unsigned long long)tot.signed_msgs,
-		  (unsigned long long)tot.sig_cache_hits);
-	csmpd_log(CSMPD_INFO, "STOPPED_IO",
-		  "batches %llu truncated %llu enobufs %llu rearm %llu tx errors %llu tx full %llu handoff out %llu in %llu dropped %llu tlv unknown %llu",
-		  (unsigned long long)tot.batches,
-		  (unsigned long long)tot.rx_truncated,
-		  (unsigned long long)tot.rx_enobufs,
-		  (unsigned long long)tot.rx_rearm,
-		  (unsigned long long)tot.tx_errors,
-		  (unsigned long long)tot.tx_full,
-		  (unsigned long long)tot.handoff_out,
-		  (unsigned long long)tot.handoff_in,
-		  (unsigned long long)tot.handoff_dropped,
-		  (unsigned long long)tot.tlv_unknown);
-
-err_socks:
-	csmpd_sockets_close(d);
-err_ext:
-	if (csmpd_ext_fini)
-		csmpd_ext_fini(d);
-err_fini:
-	csmpd_workers_fini(d);
-err_workers:
-	free(d->workers);
-err_allow:
-	csmpd_allow_free(&d->allow);
-err_sign:
-	csmpd_sign_fini(d);
-out:
+	if (!err) {
+		if (!d->stop)
+			csmpd_log(CSMPD_NOTICE, "STOP", "signal %d: draining",
+				  sig);
+		err = d->stop ? -EIO : 0;  /* a worker failed: exit non-zero */
+	}
+	lifecycle_down(d, n_init, n_start);
+	csmpd_conf_free(d);
 	free(d);
 	return err ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "csmpd.h"
 #include "privs.h"
 
 int csmp_privs_user(const char *name, uid_t *uid, gid_t *gid,
@@ -127,4 +128,41 @@ int csmp_privs_capeff(unsigned long long *mask)
 		}
 	fclose(f);
 	return ret;
+}
+
+/* The daemon's drop, once its sockets and files are open and before any
+ * thread exists: to --user (or csmpd, or nobody) with no capability, the
+ * registry's files given to that user first. Not root: nothing to do. */
+int csmpd_privs_drop(struct csmpd_daemon *d)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	const struct csmpd_config *cfg = &d->cfg;
+	const char *user = NULL;
+	char err[512], path[4200];
+	unsigned int i;
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	if (geteuid() != 0)
+		return 0;
+	ret = csmp_privs_user(cfg->user, &uid, &gid, &user);
+	if (ret) {
+		csmpd_log(CSMPD_CRIT, "PRIVS", "user %s does not exist",
+			  cfg->user ? cfg->user : "nobody");
+		return ret;
+	}
+	/* What csmpd keeps writing after the drop. */
+	for (i = 0; cfg->db_path && i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->db_path, sfx[i]);
+		csmp_privs_chown(path, uid, gid);
+	}
+	ret = csmp_privs_drop(uid, gid, NULL, 0, err, sizeof(err));
+	if (ret) {
+		csmpd_log(CSMPD_CRIT, "PRIVS", "%s", err);
+		return ret;
+	}
+	csmpd_log(CSMPD_INFO, "PRIVS", "running as %s (uid %u), no capabilities",
+		  user, (unsigned int)uid);
+	return 0;
 }

@@ -31,6 +31,8 @@
 #include "csmpd.h"
 #include "csmp/siphash.h"
 #include "csmp/steer.h"
+#include "events.h"
+#include "registry/db.h"
 
 /* Everything a message's TLVs told us, filled by the TLV handlers. */
 struct msgctx {
@@ -220,6 +222,52 @@ static __u64 peer_hash(const struct csmpd_addr *a)
 	return h;
 }
 
+/* ---- what a message leaves behind: registry records and events ---------- */
+
+/* A 2.03 with new work (not a cached duplicate) is built: its record and
+ * event. 0 with *seq the commit sequence to wait for, or -errno when the
+ * record could not be queued (no event then under ack-after-commit: the
+ * registration is not answered). */
+static int registered(struct csmpd_worker *w, struct csmpd_device *dev,
+		      bool new_device, __u64 *seq)
+{
+	char a[80];
+	int ret;
+
+	ret = csmpd_registry_record(w, dev, CSMP_DB_OP_REGISTER, seq);
+	if (ret && w->d->cfg.ack_after_commit)
+		return ret;
+	csmpd_addr_str(&dev->peer, a, sizeof(a));
+	csmp_event(w->d->events, w->idx, "registration", dev->eid,
+		   ",\"session\":\"%s\",\"addr\":\"%s\",\"new\":%s,"
+		   "\"group\":\"%s\"", dev->session, a,
+		   new_device ? "true" : "false",
+		   csmpd_policy_group_name(w, dev->eid));
+	return ret;
+}
+
+static void reported(struct csmpd_worker *w, struct csmpd_device *dev)
+{
+	__u64 seq;
+
+	csmpd_registry_record(w, dev, CSMP_DB_OP_REPORT, &seq);
+	csmp_event(w->d->events, w->idx, "report", dev->eid,
+		   ",\"session\":\"%s\",\"tlvs\":%u", dev->session,
+		   dev->n_tlvs);
+}
+
+/* dev may be NULL: a notification from a device we do not know. */
+static void notified(struct csmpd_worker *w, struct csmpd_device *dev,
+		     __u64 eid, __u32 code)
+{
+	__u64 seq;
+
+	if (dev)
+		csmpd_registry_record(w, dev, CSMP_DB_OP_NOTIFY, &seq);
+	csmp_event(w->d->events, w->idx, "notification", eid, ",\"code\":%u",
+		   code);
+}
+
 /* ---- registration -------------------------------------------------------- */
 
 /*
@@ -349,7 +397,8 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		reply_code(w, rx, CSMP_COAP_BAD_REQUEST);
 		return;
 	}
-	if (d->cfg.policy == CSMPD_POLICY_ALLOWLIST && !d->hooks.allowed(d, eid)) {
+	if (d->cfg.policy == CSMPD_POLICY_ALLOWLIST &&
+	    !csmpd_policy_allowed(w, eid)) {
 		CSMPD_INC(&w->ctr, reg_refused);
 		CSMPD_INC(&w->ctr, reason[CSMP_R_POLICY_REFUSED]);
 		csmpd_log(CSMPD_WARNING, "REG_REFUSED",
@@ -360,7 +409,7 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		return;
 	}
 
-	durable = d->cfg.ack_after_commit && d->hooks.committed;
+	durable = csmpd_registry_durable(d);
 	if (durable && csmpd_park_full(w)) {
 		/* Every parking place waits for a commit: answer nothing
 		 * and change nothing; the device registers again. */
@@ -386,10 +435,7 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	}
 	dev->has_group = mc.has_group;
 	dev->group_id = mc.group_id;
-	group_set = d->cfg.group_set;
-	group = d->cfg.group_id;
-	if (d->hooks.config_group)
-		group_set = d->hooks.config_group(w, eid, &group);
+	group_set = csmpd_policy_config_group(w, eid, &group);
 	assign_group = group_set && (!mc.has_group || mc.group_id != group);
 
 	tx = reply_start(w, rx);
@@ -409,8 +455,7 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 	dev->peer = rx->peer;
 	dev->via = rx->dst;
 	csmpd_dev_store_tlvs(w, dev, mc.pl, mc.pl_len);
-	if (d->hooks.registered &&
-	    d->hooks.registered(w, dev, new_device, &seq) && durable) {
+	if (registered(w, dev, new_device, &seq) && durable) {
 		/* Not queued for the registry: an answer now could be
 		 * lost with us. The device registers again. */
 		csmpd_tx_release(w, tx);
@@ -499,8 +544,7 @@ static void on_report(struct csmpd_worker *w, struct csmpd_rx *rx)
 		  (unsigned long long)dev->eid, dev->session, rx->cls.n_tlvs,
 		  dropped > 0 ? " (some not kept: over the per-device bound)" :
 				"");
-	if (w->d->hooks.reported)
-		w->d->hooks.reported(w, dev);
+	reported(w, dev);
 }
 
 /* ---- notifications ------------------------------------------------------ */
@@ -544,8 +588,7 @@ static void on_notification(struct csmpd_worker *w, struct csmpd_rx *rx)
 			  (unsigned long long)rx->cls.eid, a, mc.notify_code,
 			  tl);
 	}
-	if (w->d->hooks.notified)
-		w->d->hooks.notified(w, dev, rx->cls.eid, mc.notify_code);
+	notified(w, dev, rx->cls.eid, mc.notify_code);
 }
 
 /* ---- routing and dispatch ------------------------------------------------ */

@@ -8,7 +8,7 @@
  * used is what lets a VIP on lo (behind csmp_lb) answer as the VIP.
  *
  * csmpd_sockets_open() creates the whole group of one address before the
- * next and then calls hooks.reuseport_group: the place where csmp_reuseport
+ * next and then calls csmpd_steer_group: the place where csmp_reuseport
  * (the sk_reuseport program) is attached to the group.
  */
 #include <arpa/inet.h>
@@ -147,8 +147,8 @@ int csmpd_sockets_open(struct csmpd_daemon *d)
 			fds[w] = fd;
 		}
 		/* The group is complete: sk_reuseport steering goes here. */
-		if (d->hooks.reuseport_group) {
-			err = d->hooks.reuseport_group(d, i, fds, d->n_workers);
+		if (d->cfg.steer_workers) {
+			err = csmpd_steer_group(d, i, fds, d->n_workers);
 			if (err)
 				goto err_close;
 		}

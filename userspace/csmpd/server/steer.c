@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * --steer-workers: csmp_reuseport on every listening group. Called through
- * hooks.reuseport_group once the group's sockets exist (sock.c) and the
- * bucket key is final (main.c), it loads the sk_reuseport program with that
- * key, puts worker i's socket at slot i and attaches the program to the
+ * --steer-workers: csmp_reuseport on every listening group. Called by
+ * csmpd_sockets_open once the group's sockets exist (sock.c) and the
+ * bucket key is final (main.c's start-up order), it loads the sk_reuseport
+ * program with that key, puts worker i's socket at slot i and attaches the program to the
  * group, so each datagram arrives on the worker that owns its device
  * (include/csmp/steer.h) and csmpd_route finds nothing to hand off. The
  * program then lives as long as the group: nothing is kept here.

@@ -126,8 +126,7 @@ bool csmpd_park_full(const struct csmpd_worker *w)
 
 bool csmpd_seq_committed(struct csmpd_worker *w, __u64 seq)
 {
-	return !seq || !w->d->hooks.committed ||
-	       w->d->hooks.committed(w) >= seq;
+	return !seq || csmpd_registry_committed(w) >= seq;
 }
 
 /* Sequences only grow per worker, so the queue stays sorted. */
@@ -150,7 +149,7 @@ void csmpd_park_release(struct csmpd_worker *w)
 
 	if (!w->parked)
 		return;
-	done = w->d->hooks.committed(w);
+	done = csmpd_registry_committed(w);
 	while ((tx = w->parked)) {
 		bool ok = tx->seq <= done;
 
@@ -237,9 +236,9 @@ static int inbox_push(struct csmpd_worker *from, struct csmpd_worker *to,
 }
 
 /*
- * Dispatch datagrams this worker owns, after the verify hook (signature
- * checks, done as one batch) has marked those to drop: nothing signed
- * changes state before it is verified.
+ * Dispatch datagrams this worker owns, after uplink verification (done as
+ * one batch) has marked those to drop: nothing signed changes state before
+ * it is verified. Inside the policy bracket.
  */
 static void dispatch_verified(struct csmpd_worker *w, struct csmpd_rx **rx,
 			      unsigned int n)
@@ -248,8 +247,7 @@ static void dispatch_verified(struct csmpd_worker *w, struct csmpd_rx **rx,
 
 	if (!n)
 		return;
-	if (w->d->hooks.verify)
-		w->d->hooks.verify(w, rx, n);
+	csmpd_verify_batch(w, rx, n);
 	for (i = 0; i < n; i++)
 		if (!(rx[i]->flags & CSMPD_RXF_DROP))
 			csmpd_dispatch(w, rx[i]);
@@ -260,7 +258,8 @@ bool csmpd_inbox_pending(struct csmpd_worker *w)
 	return __atomic_load_n(&w->inbox.count, __ATOMIC_ACQUIRE) != 0;
 }
 
-void csmpd_inbox_drain(struct csmpd_worker *w)
+/* Inside the policy bracket (csmpd_batch's, or csmpd_inbox_drain's). */
+static void inbox_drain(struct csmpd_worker *w)
 {
 	struct csmpd_inbox *ib = &w->inbox;
 	struct csmpd_rx *mine[CSMPD_BATCH];
@@ -287,6 +286,20 @@ void csmpd_inbox_drain(struct csmpd_worker *w)
 	ib->head = (head + n) % CSMPD_INBOX_SLOTS;
 	ib->count -= n;
 	pthread_mutex_unlock(&ib->lock);
+}
+
+/*
+ * The backends' drain when woken between batches: its own policy bracket,
+ * closed again before the worker goes back to waiting, so an idle worker
+ * never holds a snapshot a reload waits for.
+ */
+void csmpd_inbox_drain(struct csmpd_worker *w)
+{
+	if (!csmpd_inbox_pending(w))
+		return;
+	csmpd_policy_enter(w);
+	inbox_drain(w);
+	csmpd_policy_leave(w);
 }
 
 static void wake(struct csmpd_worker *w)
@@ -345,7 +358,9 @@ bool csmpd_all_recv_done(const struct csmpd_worker *w)
  *   2. route: datagrams of another shard go to its inbox;
  *   3. dispatch: the protocol handlers (handlers.c) update the device and
  *      queue replies (signed where downlink) on w->txq;
- *   4. wake the owners we handed work to, then hooks.batch_end.
+ *   4. wake the owners we handed work to.
+ * The policy snapshot is held from the start of the batch to its end
+ * only (the read bracket, conf/runtime.c).
  * The backend sends w->txq right after this returns.
  */
 void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
@@ -357,6 +372,7 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
 
 	csmpd_clock(w);
 	CSMPD_INC(&w->ctr, batches);
+	csmpd_policy_enter(w);
 	for (i = 0; i < n; i++) {
 		struct csmpd_rx *r = &rx[i];
 		int owner;
@@ -402,13 +418,12 @@ void csmpd_batch(struct csmpd_worker *w, struct csmpd_rx *rx, unsigned int n)
 	}
 	dispatch_verified(w, mine, m);
 
-	csmpd_inbox_drain(w);
+	inbox_drain(w);
+	csmpd_policy_leave(w);
 	for (i = 0; i < d->n_workers; i++)
 		if (wake_mask[i / 64] & (1ull << (i % 64)))
 			wake(&d->workers[i]);
 	csmpd_park_release(w);
-	if (d->hooks.batch_end)
-		d->hooks.batch_end(w);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -455,7 +470,7 @@ static int worker_init(struct csmpd_daemon *d, struct csmpd_worker *w,
 	w->d = d;
 	w->idx = idx;
 	w->io = d->io;
-	w->commit_fd = -1;	/* csmpd_ext_init sets it with a registry */
+	w->commit_fd = -1;	/* the registry sets it (registry/records.c) */
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->evfd < 0)
 		return -errno;

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The persistent registry as the workers see it: open it at start (with
+ * the shard key that must survive restarts and the enrolled keys), load
+ * its devices into the workers' shards, queue each worker's records for
+ * the writer thread, and tell a worker which of its records are durable
+ * (ack-after-commit, server/worker.c). Without --db every call is a
+ * no-op that reports nothing to wait for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "csmpd.h"
+#include "conf/runtime.h"
+#include "registry/records.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void peer_in6(const struct csmpd_addr *a, struct sockaddr_in6 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	if (a->sa.sa_family == AF_INET6) {
+		*out = a->in6;
+		return;
+	}
+	if (a->sa.sa_family == AF_INET) {
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], &a->in.sin_addr, 4);
+		out->sin6_port = a->in.sin_port;
+	}
+}
+
+int csmpd_registry_record(struct csmpd_worker *w, struct csmpd_device *dev,
+			  int op, __u64 *seq)
+{
+	struct csmpd_registry *reg = w->d->reg;
+	struct csmp_db_rec *r;
+	unsigned int i;
+	size_t used = 0;
+
+	*seq = 0;
+	if (!reg)
+		return 0;
+	r = csmp_db_reserve(reg->db, w->idx);
+	if (!r) {
+		CSMPD_INC(&w->ctr, registry_dropped);
+		csmpd_log(CSMPD_WARNING, "DB_BACKLOG",
+			  "registry queue of worker %u full: %016llX not "
+			  "persisted%s", w->idx, (unsigned long long)dev->eid,
+			  op == CSMP_DB_OP_REGISTER &&
+			  w->d->cfg.ack_after_commit ?
+			  " (registration not answered)" : "");
+		return -ENOBUFS;
+	}
+	r->op = (uint8_t)op;
+	r->eid = dev->eid;
+	r->ts_ms = now_ms();
+	peer_in6(&dev->peer, &r->addr);
+	memcpy(r->session, dev->session, dev->session_len);
+	r->session[dev->session_len] = 0;
+	snprintf(r->group, sizeof(r->group), "%s",
+		 csmpd_policy_group_name(w, dev->eid));
+	/*
+	 * The device's latest TLVs, whole TLVs with their headers, those
+	 * that changed since they were last handed over: the writer replaces
+	 * the types a record carries and keeps the others (hardware and
+	 * firmware columns included). A meter repeats much that does not
+	 * change, in its reports as in its registrations, and each TLV costs
+	 * the writer a delete and an insert. Nothing is lost: a device's
+	 * TLVs start empty in memory at start-up, so everything it says
+	 * first is new, and a record lost to a full ring leaves its bits set
+	 * for the next one.
+	 */
+	for (i = 0; i < dev->n_tlvs; i++) {
+		const struct csmpd_tlv_entry *e = &dev->tlvs[i];
+
+		if (!(dev->tlv_dirty & (1u << i)))
+			continue;
+		if (used + e->len > sizeof(r->payload))
+			break;
+		memcpy(r->payload + used, dev->tlv_blob + e->off, e->len);
+		used += e->len;
+		dev->tlv_dirty &= (__u16)~(1u << i);
+	}
+	r->len = (uint16_t)used;
+	*seq = csmp_db_push(reg->db, w->idx);
+	return 0;
+}
+
+/* With a registry, answers wait for their record (ack-after-commit). */
+bool csmpd_registry_durable(const struct csmpd_daemon *d)
+{
+	return d->reg && d->cfg.ack_after_commit;
+}
+
+/* The highest commit sequence of this worker's records that is durable:
+ * one atomic load. */
+__u64 csmpd_registry_committed(struct csmpd_worker *w)
+{
+	return w->d->reg ? csmp_db_committed(w->d->reg->db, w->idx) :
+			   UINT64_MAX;
+}
+
+int csmpd_registry_key(struct csmpd_daemon *d, uint64_t eid, int suite,
+		       const void *pub, size_t len)
+{
+	struct csmp_db_rec *rec;
+
+	if (!d->reg)
+		return -ENODEV;
+	if (len > sizeof(rec->payload))
+		return -EINVAL;
+	rec = csmp_db_reserve(d->reg->db, d->n_workers);
+	if (!rec)
+		return -EBUSY;
+	rec->op = CSMP_DB_OP_KEY;
+	rec->pad = (uint8_t)suite;
+	rec->eid = eid;
+	rec->ts_ms = now_ms();
+	memcpy(rec->payload, pub, len);
+	rec->len = (uint16_t)len;
+	csmp_db_push(d->reg->db, d->n_workers);
+	return 0;
+}
+
+int csmpd_registry_reader(struct csmpd_daemon *d,
+			  struct csmp_db_reader **out)
+{
+	struct csmpd_registry *reg = d->reg;
+	char err[512];
+	int ret;
+
+	if (!reg)
+		return -ENODEV;
+	if (!reg->reader) {
+		ret = csmp_db_reader_open(d->cfg.db_path, &reg->reader, err,
+					  sizeof(err));
+		if (ret)
+			return ret;
+	}
+	*out = reg->reader;
+	return 0;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static int key_from_db(void *ctx, uint64_t eid, int suite, const void *pub,
+		       size_t len)
+{
+	struct csmpd_daemon *d = ctx;
+	struct csmp_key *k;
+	int ret;
+
+	ret = csmp_key_from_raw((enum csmp_sig_suite)suite, pub, len, &k);
+	if (ret) {
+		csmpd_log(CSMPD_WARNING, "KEY_BAD",
+			  "stored key of %016llX unusable: %s",
+			  (unsigned long long)eid, strerror(-ret));
+		return 0;
+	}
+	ret = csmpd_keys_put(d, eid, k);
+	csmp_key_put(k);
+	return ret;
+}
+
+struct load_ctx {
+	struct csmpd_daemon *d;
+	unsigned int n, bad;
+};
+
+/* A device goes to the shard that owns its routing bucket. */
+static int load_one(void *arg, const struct csmp_db_dev *r)
+{
+	struct load_ctx *lc = arg;
+	struct csmpd_daemon *d = lc->d;
+	unsigned int bucket = csmpd_eid_bucket(d, r->eid);
+	struct csmpd_worker *w = &d->workers[csmpd_bucket_owner(d, bucket)];
+	struct csmpd_device *dev;
+	size_t sl = strlen(r->session);
+
+	dev = csmpd_dev_by_eid(&w->shard, r->eid);
+	if (!dev)
+		dev = csmpd_dev_add(&w->shard, r->eid);
+	if (!dev)
+		return -ENOMEM;
+	if (sl && csmpd_dev_set_session(&w->shard, dev, r->session, sl)) {
+		lc->bad++;	/* a duplicate SessionID: it re-registers */
+		return 0;
+	}
+	dev->bucket = (__u16)bucket;
+	dev->registered_at = (__u64)(r->last_reg_ms / 1000);
+	dev->last_seen = (__u64)(r->last_seen_ms / 1000);
+	dev->registrations = (__u32)r->registrations;
+	dev->reports = (__u32)r->reports;
+	dev->peer.in6 = r->addr;
+	dev->peer.len = sizeof(r->addr);
+	CSMPD_INC(&w->ctr, devices);
+	lc->n++;
+	return 0;
+}
+
+/* The EID -> shard key must survive restarts, or resumed SessionIDs would
+ * route to the wrong worker: restored from the registry, else made and
+ * stored there. */
+static int bucket_key(struct csmpd_daemon *d, struct csmp_db *db)
+{
+	__u64 key[2];
+	int ret;
+
+	if (csmp_db_meta_get(db, "bucket_key", key, sizeof(key)) ==
+	    sizeof(key)) {
+		memcpy(d->bucket_key, key, sizeof(key));
+		return 0;
+	}
+	if (getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
+	    sizeof(d->bucket_key)) {
+		ret = -errno;
+		csmpd_log(CSMPD_CRIT, "START", "getrandom: %s", strerror(-ret));
+		return ret;
+	}
+	ret = csmp_db_meta_set(db, "bucket_key", d->bucket_key,
+			       sizeof(d->bucket_key));
+	if (ret)
+		csmpd_log(CSMPD_CRIT, "DB_OPEN",
+			  "%s: cannot store the shard key: %s", d->cfg.db_path,
+			  strerror(-ret));
+	return ret;
+}
+
+/* After the workers' state and the key store exist, before the sockets. */
+int csmpd_registry_init(struct csmpd_daemon *d)
+{
+	const struct csmpd_conf_state *c = d->conf;
+	bool file = c && c->have_conf;
+	struct csmp_db_opts dbo = {
+		.path = d->cfg.db_path,
+		.producers = d->n_workers + 1,	/* + control */
+		.commit_interval_ms = file ? c->conf.commit_interval_ms : 0,
+		.commit_batch = file ? c->conf.commit_batch : 0,
+		.sync_full = !file || c->conf.db_sync_full,
+	};
+	struct load_ctx lc = { .d = d };
+	struct csmpd_registry *reg;
+	char err[512];
+	unsigned int i;
+	int ret;
+
+	if (!d->cfg.db_path)
+		return 0;
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	ret = csmp_db_open(&dbo, &reg->db, err, sizeof(err));
+	if (ret) {
+		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s", err);
+		free(reg);
+		return ret;
+	}
+	d->reg = reg;
+	ret = bucket_key(d, reg->db);
+	if (ret)
+		goto err;
+	ret = csmp_db_keys(reg->db, key_from_db, d);
+	if (ret) {
+		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s: device keys: %s",
+			  d->cfg.db_path, strerror(-ret));
+		goto err;
+	}
+	ret = csmp_db_load(reg->db, load_one, &lc, err, sizeof(err));
+	if (ret) {
+		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s", err);
+		goto err;
+	}
+	csmpd_log(CSMPD_NOTICE, "REGISTRY_LOADED",
+		  "%u devices resumed from %s%s", lc.n, d->cfg.db_path,
+		  lc.bad ? " (some SessionIDs clashed: those re-register)" : "");
+	for (i = 0; i < d->n_workers; i++)
+		d->workers[i].commit_fd = csmp_db_notify_fd(reg->db, i);
+	csmpd_log(CSMPD_INFO, "REGISTRY",
+		  "%s: db-sync %s, registrations answered %s", d->cfg.db_path,
+		  dbo.sync_full ? "full" : "normal",
+		  d->cfg.ack_after_commit ?
+		  "once their record is committed (ack-after-commit)" :
+		  "before their record is committed (ack-after-commit = false)");
+	return 0;
+
+err:
+	csmpd_registry_fini(d);
+	return ret;
+}
+
+int csmpd_registry_start(struct csmpd_daemon *d)
+{
+	return d->reg ? csmp_db_start(d->reg->db) : 0;
+}
+
+/* The workers are gone: every record they pushed gets committed. */
+void csmpd_registry_fini(struct csmpd_daemon *d)
+{
+	struct csmpd_registry *reg = d->reg;
+	unsigned int i;
+
+	if (!reg)
+		return;
+	for (i = 0; i < d->n_workers; i++)
+		d->workers[i].commit_fd = -1;
+	csmp_db_reader_close(reg->reader);
+	csmp_db_close(reg->db);
+	free(reg);
+	d->reg = NULL;
+}
