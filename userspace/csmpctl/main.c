@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "csmpctl.h"
+#include "version.h"
 
 #define CSMPCTL_DEFAULT_CONTROL "/run/csmpd/control.sock"
 
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions:\n"
 		   "  --json           machine-readable output\n"
 		   "  --control PATH   csmpd control socket (default %s)\n"
-		   "  -h, --help       this help\n\n"
+		   "  -h, --help       this help\n"
+		   "  --version        print csmpctl's version\n\n"
 		   "Example:\n  csmpctl --control ./run/control.sock stats\n",
 		CSMPCTL_DEFAULT_CONTROL);
 }
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct csmpctl_opts o = { .control = CSMPCTL_DEFAULT_CONTROL };
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			return csmp_version_print("csmpctl");
 		default:
 			usage(stderr);
 			return 2;
