@@ -89,22 +89,6 @@ TEST(metrics_endpoint_serves_text_format)
 	csmp_metrics_close(m);
 }
 
-TEST(hostport_parsing)
-{
-	struct sockaddr_storage ss;
-	unsigned int len;
-
-	EXPECT_EQ(0, csmp_parse_hostport("127.0.0.1:9628", &ss, &len));
-	EXPECT_EQ(AF_INET, ss.ss_family);
-	EXPECT_EQ(0, csmp_parse_hostport("[::1]:9628", &ss, &len));
-	EXPECT_EQ(AF_INET6, ss.ss_family);
-	EXPECT_EQ(9628, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-	EXPECT_EQ(-EINVAL, csmp_parse_hostport("9628", &ss, &len));
-	EXPECT_EQ(-EINVAL, csmp_parse_hostport("[::1]9628", &ss, &len));
-	EXPECT_EQ(-EINVAL, csmp_parse_hostport("localhost:x", &ss, &len));
-	EXPECT_EQ(-EINVAL, csmp_parse_hostport("1.2.3.4:70000", &ss, &len));
-}
-
 TEST(port_in_use_is_an_error)
 {
 	struct csmp_metrics *a, *b = NULL;

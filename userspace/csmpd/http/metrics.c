@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "http/metrics.h"
 
 struct csmp_metrics {
@@ -83,66 +84,18 @@ void csmp_metric_sample(struct csmp_buf *b, const char *name,
 				(unsigned long long)value);
 }
 
-int csmp_parse_hostport(const char *s, struct sockaddr_storage *ss,
-			unsigned int *sslen)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon;
-	unsigned long port;
-	char *end;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(rb - s - 1);
-		colon = rb + 1;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port > 65535)
-		return -EINVAL;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*a6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*a4);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int csmp_metrics_open(const char *addr, csmp_metrics_render fn, void *ctx,
 		      struct csmp_metrics **out, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct csmp_metrics *m;
-	unsigned int sslen;
+	socklen_t sslen;
+	char why[128];
 	int one = 1, ret;
 
-	if (csmp_parse_hostport(addr, &ss, &sslen)) {
-		snprintf(err, errlen, "--metrics %s: not ADDR:PORT", addr);
+	if (csmp_hostport_parse(addr, -1, &ss, &sslen, why, sizeof(why))) {
+		snprintf(err, errlen, "--metrics %s: not ADDR:PORT: %s", addr,
+			 why);
 		return -EINVAL;
 	}
 	m = calloc(1, sizeof(*m));

@@ -39,10 +39,4 @@ void csmp_metrics_close(struct csmp_metrics *m);
 /* The bound port (useful with port 0). */
 int csmp_metrics_port(const struct csmp_metrics *m);
 
-/* Parse "ADDR:PORT" / "[V6]:PORT" into a sockaddr (also used for --listen
- * style values). Returns 0 or -EINVAL. */
-struct sockaddr_storage;
-int csmp_parse_hostport(const char *s, struct sockaddr_storage *ss,
-			unsigned int *sslen);
-
 #endif /* CSMPD_METRICS_H */

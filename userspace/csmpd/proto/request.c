@@ -669,15 +669,12 @@ static int push(struct csmpd_worker *w, struct csmpd_req *r)
 	return ret;
 }
 
-/* "EID", "addr", "[addr]:port" or "a.b.c.d[:port]" into r. */
+/* "EID", or an address with or without a port (libcsmp's host:port
+ * forms; without one, the device's CSMP port) into r. */
 static int parse_target(struct csmpd_req *r, const char *s)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *h = s, *ps = NULL;
-	size_t hl = strlen(s);
-	unsigned long port = r->port;
-	char *end;
-
+	struct sockaddr_storage ss;
+	socklen_t len;
 	uint64_t eid;
 
 	if (strlen(s) == 16 && !csmp_eid_parse(s, &eid)) {
@@ -685,47 +682,19 @@ static int parse_target(struct csmpd_req *r, const char *s)
 		r->has_eid = true;
 		return 0;
 	}
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || (rb[1] && rb[1] != ':'))
-			return -EINVAL;
-		h = s + 1;
-		hl = (size_t)(rb - h);
-		if (rb[1])
-			ps = rb + 2;
-	} else if (strchr(s, '.') && strchr(s, ':')) {
-		ps = strchr(s, ':') + 1;
-		hl = (size_t)(ps - 1 - s);
-	}
-	if (hl >= sizeof(host))
+	if (csmp_hostport_parse(s, r->port, &ss, &len, NULL, 0) ||
+	    !csmp_hostport_port(&ss) || len > sizeof(r->addr.in6))
 		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	if (ps) {
-		errno = 0;
-		port = strtoul(ps, &end, 10);
-		if (errno || *end || !*ps || !port || port > 65535)
-			return -EINVAL;
-	}
 	memset(&r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET6, host, &r->addr.in6.sin6_addr) == 1) {
-		r->addr.in6.sin6_family = AF_INET6;
-		r->addr.len = sizeof(r->addr.in6);
-		/* A modified-EUI-64 interface id names the device too: the
-		 * worker checks it against the registry before using it. */
-		if (!r->has_eid) {
-			r->eid = csmp_in6_to_eid(r->addr.in6.sin6_addr.s6_addr);
-			r->has_eid = true;
-		}
-	} else if (inet_pton(AF_INET, host, &r->addr.in.sin_addr) == 1) {
-		r->addr.in.sin_family = AF_INET;
-		r->addr.len = sizeof(r->addr.in);
-	} else {
-		return -EINVAL;
+	memcpy(&r->addr.in6, &ss, len);
+	r->addr.len = len;
+	/* A modified-EUI-64 interface id names the device too: the worker
+	 * checks it against the registry before using it. */
+	if (ss.ss_family == AF_INET6 && !r->has_eid) {
+		r->eid = csmp_in6_to_eid(r->addr.in6.sin6_addr.s6_addr);
+		r->has_eid = true;
 	}
-	r->port = (__u16)port;
-	set_port(&r->addr, r->port);
+	r->port = csmp_hostport_port(&ss);
 	r->has_addr = true;
 	return 0;
 }

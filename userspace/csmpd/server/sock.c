@@ -19,23 +19,22 @@
 #include <unistd.h>
 
 #include "csmpd.h"
-#include "http/metrics.h"
 
 /*
  * "[v6]:port" or "a.b.c.d:port" (the port after the last colon),
- * read by the one host:port parser (csmp_parse_hostport); a listening
+ * read by libcsmp's one host:port parser (a port required); a listening
  * address also needs a port other than 0, one a device can be told.
  */
 int csmpd_parse_listen(const char *s, struct csmpd_listen *l)
 {
 	struct sockaddr_storage ss;
-	unsigned int len;
+	socklen_t len;
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	if (strlen(s) >= sizeof(l->text))
 		return -EINVAL;
-	err = csmp_parse_hostport(s, &ss, &len);
+	err = csmp_hostport_parse(s, -1, &ss, &len, NULL, 0);
 	if (err)
 		return err;
 	if (len > sizeof(l->addr.in6))
