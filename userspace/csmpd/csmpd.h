@@ -122,6 +122,8 @@ struct csmpd_config {
 	__u32 group_id;
 	__u32 sig_lifetime;		/* SignatureValidity length, s */
 	__u32 sig_slack;		/* notBefore = floor(now) - slack */
+	__u32 sign_pool;		/* nonce pairs per worker, 0 = no pool */
+	__u32 sign_pool_rate;		/* refill pairs/s at most, 0 = no cap */
 	__u32 exchange_lifetime;	/* dedup window, s */
 	int log_level;			/* print severities <= this */
 	bool foreground;
@@ -169,6 +171,8 @@ struct csmpd_counters {
 	__u64 tlv_unknown;	/* no handler for the TLV id: skipped */
 	__u64 signed_msgs;	/* downlink messages signed */
 	__u64 sig_cache_hits;	/* of which the signature came from cache */
+	__u64 sig_pooled;	/* computed with a precomputed nonce */
+	__u64 sig_pool_empty;	/* computed afresh: the nonce pool was empty */
 	__u64 sign_errors;
 	__u64 dropped;		/* valid CSMP we do not act on */
 	__u64 tx_full;		/* reply dropped: no free send slot */
@@ -411,6 +415,7 @@ struct csmpd_daemon {
 	volatile int stop;	/* set by the signal handler */
 	unsigned int receiving;	/* workers still reading their sockets */
 	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
+	struct csmp_sigpool *sign_pool;	/* nonces for sign_key; NULL: none */
 
 	/* Each room's own state; NULL where the room is not in use. */
 	struct csmpd_conf_state *conf;	/* conf/runtime.c: file, policy */
@@ -530,6 +535,8 @@ void csmpd_req_ctl_free(void *ctx);
 /* proto/sign.c: downlink signatures. */
 int csmpd_sign_init(struct csmpd_daemon *d);
 void csmpd_sign_fini(struct csmpd_daemon *d);
+int csmpd_sign_start(struct csmpd_daemon *d);
+void csmpd_sign_stop(struct csmpd_daemon *d);
 int csmpd_signer_init(struct csmpd_worker *w);
 void csmpd_signer_fini(struct csmpd_worker *w);
 int csmpd_sign(struct csmpd_worker *w, __u8 *payload, size_t len, size_t cap);

@@ -330,6 +330,7 @@ static void config_defaults(struct csmpd_config *c)
 	parse_tlv_list("22,23,25,35", c);
 	c->sig_lifetime = DEFAULT_SIG_LIFETIME;
 	c->sig_slack = DEFAULT_SIG_SLACK;
+	c->sign_pool = 8192;	/* 512 KiB locked per worker */
 	c->exchange_lifetime = CSMPD_EXCHANGE_LIFETIME;
 	c->log_level = CSMPD_INFO;
 	c->ack_after_commit = true;
@@ -540,7 +541,8 @@ struct subsys {
  */
 static const struct subsys subsystems[] = {
 	{ "io backend",	io_init,		NULL, NULL, NULL },
-	{ "signing",	sign_init,		NULL, NULL, csmpd_sign_fini },
+	{ "signing",	sign_init,		csmpd_sign_start, csmpd_sign_stop,
+			csmpd_sign_fini },
 	{ "workers",	workers_alloc,		NULL, NULL, workers_free },
 	{ "policy",	csmpd_policy_init,	NULL, NULL, csmpd_policy_fini },
 	{ "worker state", csmpd_workers_init,	NULL, NULL, csmpd_workers_fini },

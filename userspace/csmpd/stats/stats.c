@@ -56,6 +56,8 @@ static const struct fam fams[] = {
 	{ "csmp_notifications_total", "counter", "CGMSNotification messages.", CTR(notifications) },
 	{ "csmp_signed_total", "counter", "Downlink messages signed.", CTR(signed_msgs) },
 	{ "csmp_signature_cache_hits_total", "counter", "Downlink signatures reused from the cache.", CTR(sig_cache_hits) },
+	{ "csmp_signatures_pooled_total", "counter", "Downlink signatures computed with a precomputed nonce.", CTR(sig_pooled) },
+	{ "csmp_signature_pool_empty_total", "counter", "Downlink signatures computed afresh: the nonce pool was empty.", CTR(sig_pool_empty) },
 	{ "csmp_dropped_total", "counter", "Valid CSMP not acted on.", CTR(dropped) },
 	{ "csmp_devices", "gauge", "Devices in the worker's shard.", CTR(devices) },
 	{ "csmp_requests_sent_total", "counter", "Head-end requests sent (retries included).", CTR(req_sent) },
@@ -158,7 +160,7 @@ static json_t *reasons_json(const __u64 *reason)
 json_t *csmpd_stats_json(struct csmpd_daemon *d)
 {
 	struct csmp_db *db = db_of(d);
-	json_t *workers = json_array();
+	json_t *workers = json_array(), *resp;
 	struct csmp_db_stats ds;
 	struct timespec mono, cpu;
 	unsigned int i, c;
@@ -201,6 +203,11 @@ json_t *csmpd_stats_json(struct csmpd_daemon *d)
 			"reports", (json_int_t)s.reports,
 			"reports_unknown_session", (json_int_t)s.reports_unknown);
 
+		/* Downlink nonces (proto/sign.c, the nonce pool). */
+		json_object_set_new(wj, "signed_pooled",
+				    json_integer((json_int_t)s.sig_pooled));
+		json_object_set_new(wj, "sign_pool_empty",
+				    json_integer((json_int_t)s.sig_pool_empty));
 		/* Head-end requests (proto/request.c). */
 		json_object_set_new(wj, "requests", json_pack(
 			"{s:I,s:I,s:I,s:I,s:I}",
@@ -212,7 +219,7 @@ json_t *csmpd_stats_json(struct csmpd_daemon *d)
 		json_array_append_new(workers, wj);
 	}
 	csmp_db_get_stats(db, &ds);
-	return json_pack("{s:o,s:{s:I,s:I},s:{s:I,s:I,s:I,s:b,s:I,s:I,s:I},s:{s:I,s:I},s:I}",
+	resp = json_pack("{s:o,s:{s:I,s:I},s:{s:I,s:I,s:I,s:b,s:I,s:I,s:I},s:{s:I,s:I},s:I}",
 			 "workers", workers,
 			 "clock", "monotonic_ns",
 			 (json_int_t)mono.tv_sec * 1000000000 + mono.tv_nsec,
@@ -230,6 +237,20 @@ json_t *csmpd_stats_json(struct csmpd_daemon *d)
 			 "dropped", (json_int_t)csmp_events_dropped(d->events),
 			 "policy_generation",
 			 (json_int_t)csmpd_policy_generation(d));
+	if (resp && d->sign_pool) {
+		struct csmp_sigpool_stats ps;
+
+		csmp_sigpool_stats(d->sign_pool, &ps);
+		json_object_set_new(resp, "sign_pool", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:b}",
+			"available", (json_int_t)ps.avail,
+			"capacity", (json_int_t)ps.capacity,
+			"made", (json_int_t)ps.made,
+			"taken", (json_int_t)ps.taken,
+			"errors", (json_int_t)ps.errors,
+			"idle_priority", ps.sched == CSMP_SIGPOOL_SCHED_IDLE));
+	}
+	return resp;
 }
 
 /* ---- shutdown ------------------------------------------------------------- */
