@@ -21,6 +21,8 @@ PKGS=(
 	postgresql-15 libpq-dev
 	# for packaging: debian/, man pages, journald/sd_notify, the install test, promtool
 	debhelper dh-dkms lintian scdoc libsystemd-dev mmdebstrap prometheus fakeroot dpkg-dev
+	# for selftests/net/cli_help.sh: --help must make no syscall that touches anything
+	strace
 )
 
 # The qemu test guests boot Debian's 6.1 kernel (the amd64 metapackage) and

@@ -55,12 +55,18 @@ static void print_one(json_t *d)
 	}
 }
 
+static void devices_usage(FILE *f)
+{
+	fprintf(f, "usage: csmpctl devices [--json] [--count | EID]\n"
+		   "The registered devices, their count, or one device in detail.\n"
+		   "Example: csmpctl --control ./run/control.sock devices 0A0027FFFE3B2AB2\n");
+}
+
 static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 {
 	static const struct option lo[] = {
 		{ "count", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool count = false, json = o->json;
@@ -68,7 +74,7 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 	size_t i;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			count = true;
@@ -76,11 +82,8 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			printf("usage: csmpctl devices [--json] [--count | EID]\n"
-			       "Example: csmpctl --control ./run/control.sock devices 0A0027FFFE3B2AB2\n");
-			return 0;
 		default:
+			devices_usage(stderr);
 			return 2;
 		}
 	}
@@ -121,6 +124,6 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 	return 0;
 }
 
-CSMPCTL_COMMAND(devices, "devices", "devices [--json] [--count|EID]",
-		"registered devices, their count, or one device in detail",
-		cmd_devices)
+CSMPCTL_COMMAND_HELP(devices, "devices", "devices [--json] [--count|EID]",
+		     "registered devices, their count, or one device in detail",
+		     cmd_devices, devices_usage)

@@ -352,5 +352,6 @@ static int cmd_firmware(int argc, char **argv, const struct csmpctl_opts *o)
 	return 2;
 }
 
-CSMPCTL_COMMAND(firmware, "firmware", "firmware add FILE|images|remove HASH",
-		"the firmware image store (--store DIR)", cmd_firmware)
+CSMPCTL_COMMAND_HELP(firmware, "firmware", "firmware add FILE|images|remove HASH",
+		     "the firmware image store (--store DIR)", cmd_firmware,
+		     fw_usage)

@@ -14,11 +14,34 @@
 #include "ctl_common.h"
 #include "sig.h"
 
+static void keygen_usage(FILE *f)
+{
+	fprintf(f, "usage: csmpctl keygen [--suite p256|ed25519] [PRIVATE.pem [PUBLIC.pem]]\n"
+		   "Writes a new key pair: the private key (0600, never overwritten;\n"
+		   "default nms-key.pem) and its public key (default PRIVATE with .pub.pem).\n"
+		   "Example: csmpctl keygen /etc/csmpd/nms-key.pem\n");
+}
+
+static void enroll_usage(FILE *f)
+{
+	fprintf(f, "usage: csmpctl enroll EID KEYFILE\n"
+		   "Enrolls a device's public key (PEM, P-256 or Ed25519) for uplink\n"
+		   "signature verification; csmpd keeps it in its registry.\n"
+		   "Example: csmpctl enroll 0A0027FFFE3B2AB2 device.pub.pem\n");
+}
+
+static void reload_usage(FILE *f)
+{
+	fprintf(f, "usage: csmpctl reload\n"
+		   "Makes csmpd re-read its config file's policy, as SIGHUP does, and\n"
+		   "prints the new policy generation.\n"
+		   "Example: csmpctl --control ./run/control.sock reload\n");
+}
+
 static int cmd_keygen(int argc, char **argv, const struct csmpctl_opts *o)
 {
 	static const struct option lo[] = {
 		{ "suite", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	enum csmp_sig_suite suite = CSMP_SUITE_P256;
@@ -27,7 +50,7 @@ static int cmd_keygen(int argc, char **argv, const struct csmpctl_opts *o)
 	struct csmp_key *k;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (!strcmp(optarg, "p256"))
@@ -39,15 +62,14 @@ static int cmd_keygen(int argc, char **argv, const struct csmpctl_opts *o)
 				return 2;
 			}
 			break;
-		case 'h':
-			printf("usage: csmpctl keygen [--suite p256|ed25519] [PRIVATE.pem [PUBLIC.pem]]\n"
-			       "Writes a new key pair: the private key (0600, never overwritten;\n"
-			       "default nms-key.pem) and its public key (default PRIVATE with .pub.pem).\n"
-			       "Example: csmpctl keygen /etc/csmpd/nms-key.pem\n");
-			return 0;
 		default:
+			keygen_usage(stderr);
 			return 2;
 		}
+	}
+	if (argc - optind > 2) {
+		keygen_usage(stderr);
+		return 2;
 	}
 	if (optind < argc)
 		priv = argv[optind++];
@@ -104,12 +126,8 @@ static int cmd_enroll(int argc, char **argv, const struct csmpctl_opts *o)
 	int ret;
 
 	if (argc != 3 || argv[1][0] == '-') {
-		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
-			"usage: csmpctl enroll EID KEYFILE\n"
-			"Enrolls a device's public key (PEM, P-256 or Ed25519) for uplink\n"
-			"signature verification; csmpd keeps it in its registry.\n"
-			"Example: csmpctl enroll 0A0027FFFE3B2AB2 device.pub.pem\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+		enroll_usage(stderr);
+		return 2;
 	}
 	pem = slurp(argv[2]);
 	if (!pem) {
@@ -134,6 +152,10 @@ static int cmd_reload(int argc, char **argv, const struct csmpctl_opts *o)
 	json_t *resp;
 	int ret;
 
+	if (argc != 1) {
+		reload_usage(stderr);
+		return 2;
+	}
 	ret = csmpctl_call(o, json_pack("{s:s}", "cmd", "reload"), &resp);
 	if (ret)
 		return ret;
@@ -144,10 +166,12 @@ static int cmd_reload(int argc, char **argv, const struct csmpctl_opts *o)
 	return 0;
 }
 
-CSMPCTL_COMMAND(keygen, "keygen", "keygen [--suite p256|ed25519] [PRIV [PUB]]",
-		"write a new key pair (NMS or device key)", cmd_keygen)
-CSMPCTL_COMMAND(enroll, "enroll", "enroll EID KEYFILE",
-		"enroll a device public key for uplink verification",
-		cmd_enroll)
-CSMPCTL_COMMAND(reload, "reload", "reload",
-		"re-read the config file's policy (as SIGHUP)", cmd_reload)
+CSMPCTL_COMMAND_HELP(keygen, "keygen", "keygen [--suite p256|ed25519] [PRIV [PUB]]",
+		     "write a new key pair (NMS or device key)", cmd_keygen,
+		     keygen_usage)
+CSMPCTL_COMMAND_HELP(enroll, "enroll", "enroll EID KEYFILE",
+		     "enroll a device public key for uplink verification",
+		     cmd_enroll, enroll_usage)
+CSMPCTL_COMMAND_HELP(reload, "reload", "reload",
+		     "re-read the config file's policy (as SIGHUP)", cmd_reload,
+		     reload_usage)

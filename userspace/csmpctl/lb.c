@@ -33,7 +33,7 @@ struct lbctx {
 	bool generic;
 };
 
-static int lb_usage(FILE *f)
+static void lb_help(FILE *f)
 {
 	fprintf(f,
 "usage: csmpctl [--json] lb [--state FILE] [--pin-dir DIR] COMMAND\n"
@@ -55,6 +55,11 @@ static int lb_usage(FILE *f)
 "      --vip 2001:db8::53 --lb-addr 2001:db8:1::1\n"
 "  csmpctl --json lb --state /tmp/lb.state --pin-dir /sys/fs/bpf/csmp-demo eid 0A0027FFFE3B2AB2\n",
 		CSMP_LB_STATE_DEFAULT, CSMP_LB_PIN_ROOT);
+}
+
+static int lb_usage(FILE *f)
+{
+	lb_help(f);
 	return 2;
 }
 
@@ -743,8 +748,8 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 			break;
 		i += 2;
 	}
-	if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-		return i >= argc ? lb_usage(stderr) : (lb_usage(stdout), 0);
+	if (i >= argc)
+		return lb_usage(stderr);
 	c.st = calloc(1, sizeof(*c.st));
 	if (!c.st)
 		return 1;
@@ -752,7 +757,7 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 	argv += i;
 	if (!strcmp(argv[0], "attach"))
 		rc = cmd_attach(&c, argc, argv);
-	else if (!strcmp(argv[0], "detach"))
+	else if (!strcmp(argv[0], "detach") && argc == 1)
 		rc = cmd_detach(&c);
 	else if (!strcmp(argv[0], "backend"))
 		rc = cmd_backend(&c, argc, argv);
@@ -772,6 +777,6 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 	return rc;
 }
 
-CSMPCTL_COMMAND(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|limits|stats",
-		"XDP steering: attach csmp_lb, manage backends, pins, the Maglev table",
-		lb_main)
+CSMPCTL_COMMAND_HELP(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|limits|stats",
+		     "XDP steering: attach csmp_lb, manage backends, pins, the Maglev table",
+		     lb_main, lb_help)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "csmpctl.h"
 #include "version.h"
 
@@ -39,9 +40,29 @@ static void usage(FILE *f)
 		   "  --json           machine-readable output\n"
 		   "  --control PATH   csmpd control socket (default %s)\n"
 		   "  -h, --help       this help\n"
-		   "  --version        print csmpctl's version\n\n"
+		   "  --version        print csmpctl's version\n"
+		   "  COMMAND --help   the command's usage (it runs nothing)\n\n"
 		   "Example:\n  csmpctl --control ./run/control.sock stats\n",
 		CSMPCTL_DEFAULT_CONTROL);
+}
+
+static void cmd_usage(const struct csmpctl_cmd *c, FILE *f)
+{
+	if (c->usage_fn)
+		c->usage_fn(f);
+	else
+		fprintf(f, "usage: csmpctl [--json] [--control PATH] %s\n%s\n",
+			c->usage, c->help);
+}
+
+static const struct csmpctl_cmd *cmd_find(const char *name)
+{
+	const struct csmpctl_cmd *c;
+
+	for (c = cmds; c; c = c->next)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -53,10 +74,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	/* Before anything else: help and version never act (cli.h). */
+	enum csmp_cli_early want = csmp_cli_early(argc, argv);
 	struct csmpctl_opts o = { .control = CSMPCTL_DEFAULT_CONTROL };
-	const struct csmpctl_cmd *c;
-	int opt;
+	const struct csmpctl_cmd *c = NULL;
+	int opt, first;
 
+	/* Asked for help, a bad global option is not worth an error. */
+	opterr = !want;
 	/* '+': stop at the command word; its own options are its business. */
 	while ((opt = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -72,25 +97,35 @@ int main(int argc, char **argv)
 		case 'V':
 			return csmp_version_print("csmpctl");
 		default:
+			if (want)
+				break;
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind < argc)
+		c = cmd_find(argv[optind]);
+	if (want == CSMP_CLI_VERSION)
+		return csmp_version_print("csmpctl");
+	if (want == CSMP_CLI_HELP) {
+		if (c)
+			cmd_usage(c, stdout);
+		else
+			usage(stdout);
+		return 0;
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	for (c = cmds; c; c = c->next) {
-		if (!strcmp(c->name, argv[optind])) {
-			int first = optind;
-
-			/* glibc: optind = 0 reinitialises getopt for the
-			 * command, which parses its own options. */
-			optind = 0;
-			return c->fn(argc - first, argv + first, &o);
-		}
+	if (!c) {
+		fprintf(stderr, "csmpctl: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
 	}
-	fprintf(stderr, "csmpctl: unknown command '%s'\n", argv[optind]);
-	usage(stderr);
-	return 2;
+	first = optind;
+	/* glibc: optind = 0 reinitialises getopt for the command, which
+	 * parses its own options. */
+	optind = 0;
+	return c->fn(argc - first, argv + first, &o);
 }

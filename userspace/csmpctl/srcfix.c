@@ -23,7 +23,7 @@
 
 #define SF_MAX_SRC	16
 
-static int sf_usage(FILE *f)
+static void sf_help(FILE *f)
 {
 	fprintf(f,
 "usage: csmpctl [--json] srcfix [--pin-dir DIR] COMMAND\n"
@@ -38,6 +38,11 @@ static int sf_usage(FILE *f)
 "  csmpctl srcfix attach eth0 --vip 2001:db8::53 --backend-src 2001:db8:1::10\n"
 "  csmpctl --json srcfix stats\n",
 		CSMP_PORT, CSMP_PORT_ALT, CSMP_LB_PIN_ROOT);
+}
+
+static int sf_usage(FILE *f)
+{
+	sf_help(f);
 	return 2;
 }
 
@@ -258,8 +263,8 @@ static int sf_main(int argc, char **argv, const struct csmpctl_opts *o)
 		pin = argv[i + 1];
 		i += 2;
 	}
-	if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-		return i >= argc ? sf_usage(stderr) : (sf_usage(stdout), 0);
+	if (i >= argc)
+		return sf_usage(stderr);
 	argc -= i;
 	argv += i;
 	if (!strcmp(argv[0], "attach"))
@@ -271,6 +276,6 @@ static int sf_main(int argc, char **argv, const struct csmpctl_opts *o)
 	return sf_usage(stderr);
 }
 
-CSMPCTL_COMMAND(srcfix, "srcfix", "srcfix [--pin-dir D] attach|detach|stats",
-		"TC egress: replies of a third-party head-end leave from the VIP",
-		sf_main)
+CSMPCTL_COMMAND_HELP(srcfix, "srcfix", "srcfix [--pin-dir D] attach|detach|stats",
+		     "TC egress: replies of a third-party head-end leave from the VIP",
+		     sf_main, sf_help)

@@ -11,11 +11,17 @@
 
 #define I(obj, k) ((long long)json_integer_value(json_object_get(obj, k)))
 
+static void stats_usage(FILE *f)
+{
+	fprintf(f, "usage: csmpctl stats [--json]\n"
+		   "Per-worker counters of the running csmpd.\n"
+		   "Example: csmpctl --control ./run/control.sock stats --json\n");
+}
+
 static int cmd_stats(int argc, char **argv, const struct csmpctl_opts *o)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	json_t *resp, *w, *v;
@@ -24,16 +30,16 @@ static int cmd_stats(int argc, char **argv, const struct csmpctl_opts *o)
 	size_t i;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (opt == 'j') {
-			json = true;
-		} else if (opt == 'h') {
-			printf("usage: csmpctl stats [--json]\n"
-			       "Example: csmpctl --control ./run/control.sock stats --json\n");
-			return 0;
-		} else {
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (opt != 'j') {
+			stats_usage(stderr);
 			return 2;
 		}
+		json = true;
+	}
+	if (optind != argc) {
+		stats_usage(stderr);
+		return 2;
 	}
 	ret = csmpctl_call(o, json_pack("{s:s}", "cmd", "stats"), &resp);
 	if (ret)
@@ -74,5 +80,6 @@ static int cmd_stats(int argc, char **argv, const struct csmpctl_opts *o)
 	return 0;
 }
 
-CSMPCTL_COMMAND(stats, "stats", "stats [--json]",
-		"per-worker counters of the running csmpd", cmd_stats)
+CSMPCTL_COMMAND_HELP(stats, "stats", "stats [--json]",
+		     "per-worker counters of the running csmpd", cmd_stats,
+		     stats_usage)

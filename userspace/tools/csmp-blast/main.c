@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "hostport.h"
 
 #define BLAST_MAX_DGRAM	1280
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 "  -d, --duration S        seconds to send (default 3)\n"
 "  -j, --json              print the summary as one JSON object\n"
 "  -h, --help              this text\n"
+"      --version           print the version\n"
 "\n"
 "Example (csmpd listening on [::1]:61628 with --unsigned):\n"
 "  csmpdump -r ../shared/fixtures/opencsmp-register.pcap -x /tmp/tpl -q\n"
@@ -242,6 +244,8 @@ int main(int argc, char **argv)
 	double t0, t;
 	int c, err;
 
+	if (csmp_cli_answered(argc, argv, "csmp-blast", usage))
+		return 0;
 	while ((c = getopt_long(argc, argv, "t:T:n:s:b:d:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "cli.h"
 #include "sig.h"
 
 #define NOW	1700000000u
@@ -37,7 +38,7 @@
 #define MAXBODY	1024
 #define POOL_BURST 16384	/* pooled signatures per burst measured */
 
-static const char usage[] =
+static const char usage_text[] =
 	"usage: csmp-cryptobench [--seconds S] [--rounds N] [--body BYTES]\n"
 	"                        [--cpu N] [--suite p256|ed25519|all]\n"
 	"\n"
@@ -50,9 +51,16 @@ static const char usage[] =
 	"  --body BYTES  TLV body size before the signature TLVs (default 64)\n"
 	"  --cpu N       pin to CPU N (default: the CPU it starts on)\n"
 	"  --suite S     p256, ed25519 or all (default all)\n"
+	"  -h, --help    this text\n"
+	"  --version     print the version\n"
 	"\n"
 	"example:\n"
 	"  csmp-cryptobench --seconds 0.2 --rounds 3 | jq .p256_verify_ratio\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
 
 struct suite_ctx {
 	enum csmp_sig_suite suite;
@@ -443,6 +451,8 @@ int main(int argc, char **argv)
 	const char *which = "all";
 	char *end;
 
+	if (csmp_cli_answered(argc, argv, "csmp-cryptobench", usage))
+		return 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -472,7 +482,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			usage(stdout);
 			return 0;
 		default:
 			goto bad;
@@ -542,6 +552,6 @@ int main(int argc, char **argv)
 	printf("\n}\n");
 	return first;
 bad:
-	fputs(usage, stderr);
+	usage(stderr);
 	return 2;
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "csmp.h"
 #include "sig.h"
 
@@ -35,7 +36,7 @@
 #define MAX_SOCKS	64
 #define MAX_SESSIONS	(1u << 20)
 
-static const char usage[] =
+static const char usage_text[] =
 	"usage: csmp-loadgen --target ADDR:PORT --sessions FILE --key PEM\n"
 	"                    [--distinct M] [--bad-rate F] [--rate R]\n"
 	"                    [--seconds S] [--count N] [--sockets K]\n"
@@ -53,11 +54,18 @@ static const char usage[] =
 	"  --seconds S   stop after S seconds (default 5)\n"
 	"  --count N     stop after N datagrams (default: no limit)\n"
 	"  --sockets K   sending sockets, each its own source port (default 8)\n"
+	"  -h, --help    this text\n"
+	"  --version     print the version\n"
 	"\n"
 	"example (csmpd on [::1]:61628 with the devices' key enrolled):\n"
 	"  csmpctl devices --json | jq -r '.devices[].session' > sessions\n"
 	"  csmp-loadgen --target '[::1]:61628' --sessions sessions \\\n"
 	"      --key device.pem --rate 20000 --seconds 2\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
 
 struct msg {
 	uint16_t len;
@@ -224,6 +232,8 @@ int main(int argc, char **argv)
 	struct msg *msgs;
 	uint32_t now;
 
+	if (csmp_cli_answered(argc, argv, "csmp-loadgen", usage))
+		return 0;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 't': target = optarg; break;
@@ -235,14 +245,14 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'n': count = strtoul(optarg, NULL, 0); break;
 		case 'K': nsock = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (!target || !sfile || !keyp || !distinct || distinct > 1000000 ||
 	    !nsock || nsock > MAX_SOCKS || bad_rate < 0 || bad_rate > 1 ||
 	    rate < 0 || seconds <= 0) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return 2;
 	}
 	if (csmp_hostport_parse(target, -1, &dst, &dlen, errbuf,

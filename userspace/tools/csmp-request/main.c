@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "csmp.h"
 #include "ctl_client.h"
 
@@ -54,6 +55,7 @@ static void usage(FILE *f)
 "  --port P               the device's CSMP port (default 61628)\n"
 "  -v, --verbose          print the CoAP code, source port and RTT on stderr\n"
 "  -h, --help             this text\n"
+"  --version              print the version\n"
 "\n"
 "Exit status: 0 for a 2.xx answer, 4 for 4.xx, 5 for 5.xx, 3 on timeout,\n"
 "1 when the request could not be sent, 2 on bad usage.\n"
@@ -131,6 +133,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int opt, ret, rc;
 
+	if (csmp_cli_answered(argc, argv, "csmp-request", usage))
+		return 0;
 	post = json_array();
 	tlvs = json_array();
 	if (!post || !tlvs)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "cli.h"
 #include "dump.h"
 #include "sig.h"
 
@@ -44,6 +45,7 @@ static void usage(FILE *f)
 "  -x, --extract DIR      also write each CSMP UDP payload to DIR/<n>.bin\n"
 "  -q, --quiet            print only the summary (with -x: nothing)\n"
 "  -h, --help             this text\n"
+"  --version              print the version\n"
 "\n"
 "Exit status: 0 when every datagram parsed, 1 when some were malformed or\n"
 "failed verification, 2 on a usage or capture error.\n"
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
 	uint64_t no = 0;
 	pcap_t *p;
 
+	if (csmp_cli_answered(argc, argv, "csmpdump", usage))
+		return 0;
 	while ((opt = getopt_long(argc, argv, "r:i:c:jk:x:qh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': file = optarg; break;
