@@ -54,7 +54,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace/lib \
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	:= -lbpf -lelf -lz -luring -lprotobuf-c -lsodium -lcrypto -lsqlite3 \
-	   -lpcap -ljansson -lcap -lpthread -lm
+	   -lpcap -ljansson -lcap -lsystemd -lpthread -lm
 
 .PHONY: all check run bench fuzz install clean setup help kmod
 all:

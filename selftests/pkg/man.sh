@@ -28,7 +28,7 @@ for b in "$BIN"/*; do
 	help=$("$b" --help 2>&1)
 	# csmpctl's commands have their own usage texts.
 	if [ "$p" = csmpctl ]; then
-		for c in lb srcfix keygen devices enroll stats; do
+		for c in $("$b" --help 2>&1 | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p'); do
 			help+=$'\n'$("$b" "$c" --help 2>&1)
 		done
 	fi

@@ -28,6 +28,7 @@ struct ev_slot {
 struct csmp_events {
 	int fd;
 	bool own_fd;
+	char *path;		/* for csmp_events_reopen */
 	unsigned int n;
 	struct csmp_spsc *rings;
 	_Atomic uint64_t *dropped;	/* per producer */
@@ -65,6 +66,12 @@ int csmp_events_open(const char *path, unsigned int producers,
 			goto err_free;
 		}
 		ev->own_fd = true;
+		ev->path = strdup(path);
+		if (!ev->path) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "events: out of memory");
+			goto err_rings;
+		}
 	}
 	for (i = 0; i < producers; i++) {
 		ret = csmp_spsc_init(&ev->rings[i], 1024, sizeof(struct ev_slot));
@@ -82,6 +89,7 @@ err_rings:
 	if (ev->own_fd)
 		close(ev->fd);
 err_free:
+	free(ev->path);
 	free(ev->rings);
 	free(ev->dropped);
 	free(ev);
@@ -227,9 +235,33 @@ void csmp_events_close(struct csmp_events *ev)
 		csmp_spsc_fini(&ev->rings[i]);
 	if (ev->own_fd)
 		close(ev->fd);
+	free(ev->path);
 	free(ev->rings);
 	free(ev->dropped);
 	free(ev);
+}
+
+/* dup3 swaps the writer thread's descriptor in one step: each write(2)
+ * goes whole to the old file or whole to the new one. */
+int csmp_events_reopen(struct csmp_events *ev, char *err, size_t errlen)
+{
+	int fd, ret = 0;
+
+	if (!ev || !ev->own_fd)
+		return 0;
+	fd = open(ev->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot reopen (%s): writing on to "
+			 "the old file", ev->path, strerror(errno));
+		return ret;
+	}
+	if (dup3(fd, ev->fd, O_CLOEXEC) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: dup3: %s", ev->path, strerror(errno));
+	}
+	close(fd);
+	return ret;
 }
 
 /* ---- as the daemon runs it (--events) ------------------------------------ */

@@ -22,6 +22,12 @@ struct csmp_events;
 int csmp_events_open(const char *path, unsigned int producers,
 		     struct csmp_events **out, char *err, size_t errlen);
 int csmp_events_start(struct csmp_events *ev);
+/*
+ * Open the file again (after logrotate moved it) and write on to the new
+ * one; lines already queued go to whichever is open when written. Accepts
+ * NULL and standard output (nothing to do). 0 or -errno, reason in err.
+ */
+int csmp_events_reopen(struct csmp_events *ev, char *err, size_t errlen);
 /* Writes what is queued, then closes. Accepts NULL. */
 void csmp_events_close(struct csmp_events *ev);
 

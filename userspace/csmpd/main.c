@@ -21,6 +21,8 @@
 
 #include "csmpd.h"
 #include "stats/stats.h"
+#include "events.h"
+#include "sd.h"
 
 #define DEFAULT_REPORT_INTERVAL	900	/* FND's shortest report interval */
 #define DEFAULT_SIG_LIFETIME	3600
@@ -625,6 +627,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	csmpd_log_init(d->cfg.log_level);
+	csmpd_log_target(CSMPD_LOG_AUTO);
+	csmpd_sd_init();
 	for (i = 0; i < d->cfg.n_report_tlvs; i++) {
 		snprintf(d->report_tlv_str[i], sizeof(d->report_tlv_str[i]),
 			 "%u", d->cfg.report_tlvs[i]);
@@ -640,17 +644,35 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err = lifecycle_up(d, &n_init, &n_start);
+	if (!err)
+		csmpd_sd_ready(d);
 	while (!err) {
+		struct timespec wd;
 		char why[512];
+		int ret;
 
-		if (sigwait(&sigs, &sig))
-			continue;
+		/* With a systemd watchdog, wake at half its interval. */
+		sig = csmpd_sd_watchdog_wait(&wd) ?
+			      sigtimedwait(&sigs, NULL, &wd) :
+			      sigwaitinfo(&sigs, NULL);
+		csmpd_sd_watchdog(d);
+		if (sig < 0)
+			continue;	/* the timeout, or EINTR */
 		if (sig != SIGHUP)
 			break;
-		if (csmpd_conf_reload(d, why, sizeof(why)))
+		csmpd_sd_reloading();
+		/* Reopened whatever the config file says: logrotate sends
+		 * SIGHUP after moving the file away. */
+		if (csmp_events_reopen(d->events, why, sizeof(why)))
+			csmpd_log(CSMPD_ERR, "EVENTS", "%s", why);
+		ret = csmpd_conf_reload(d, why, sizeof(why));
+		if (ret)
 			csmpd_log(CSMPD_ERR, "CONFIG_RELOAD",
 				  "%s; keeping the running policy", why);
+		csmpd_sd_reloaded(!ret);
 	}
+	if (!err)
+		csmpd_sd_stopping();
 	if (!err) {
 		if (!d->stop)
 			csmpd_log(CSMPD_NOTICE, "STOP", "signal %d: draining",

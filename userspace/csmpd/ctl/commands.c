@@ -232,8 +232,12 @@ static int cmd_reload(void *ctx, struct csmp_ctl_req *r, json_t *req)
 {
 	char err[512];
 
-	if (csmpd_conf_reload(ctx, err, sizeof(err)))
+	if (csmpd_conf_reload(ctx, err, sizeof(err))) {
+		/* Logged as a refused SIGHUP is: the operator reads one log. */
+		csmpd_log(CSMPD_ERR, "CONFIG_RELOAD",
+			  "%s; keeping the running policy (csmpctl reload)", err);
 		return csmp_ctl_error(r, "reload refused: %s", err);
+	}
 	return csmp_ctl_reply(r, json_pack("{s:I}", "policy_generation",
 					   (json_int_t)csmpd_policy_generation(ctx)));
 }
