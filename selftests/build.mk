@@ -68,3 +68,13 @@ $(B)/fuzz/%: selftests/fuzz/%.c $(LIBCSMP_FUZZ) | $(GEN_HDRS)
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIBCSMP_FUZZ) $(LIBS)
 
 -include $(wildcard $(B)/selftests/*/*.d)
+
+# BPF helpers of the net suite's shell tests (selftests/net/progs/*.bpf.c).
+NETT_BPF_SRCS	:= $(wildcard selftests/net/progs/*.bpf.c)
+NETT_BPF_OBJS	:= $(patsubst selftests/net/progs/%.bpf.c,$(B)/selftests/net/%.bpf.o,$(NETT_BPF_SRCS))
+tests: $(NETT_BPF_OBJS)
+
+$(B)/selftests/net/%.bpf.o: selftests/net/progs/%.bpf.c
+	$(call msg,BPF,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

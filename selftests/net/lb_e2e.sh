@@ -24,14 +24,15 @@
 # table, and every number below, is the same on every run.
 source "$(dirname "$0")/../lib.sh"
 require_root
-require_cmd ip jq tcpdump bpftool nsenter ethtool
+require_cmd ip jq tcpdump bpftool nsenter ethtool tc
 
 CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
 REQ=$BIN/csmp-request
 CTL=$BIN/csmpctl
 FLOOR=$CSMP_BUILD/bpf/csmp_floor.bpf.o
-for f in "$CSMPD" "$SIM" "$REQ" "$CTL" "$FLOOR"; do
+DECAP_OBJ=$CSMP_BUILD/selftests/net/ip6ip6_decap.bpf.o
+for f in "$CSMPD" "$SIM" "$REQ" "$CTL" "$FLOOR" "$DECAP_OBJ"; do
 	[ -e "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }
 done
 
@@ -69,10 +70,11 @@ lbj() { inns "$LB" "$CTL" --json lb --state "$tmp/lb.state" --pin-dir "$pin" "$@
 
 # Decapsulation on head-end I: the kernel's ip6tnl where it is built
 # (CONFIG_IPV6_TUNNEL), else the kernel's seg6local End.DT6 on a route to
-# the endpoint (CONFIG_IPV6_SEG6_LWTUNNEL; this host's kernel has no
-# ip6tnl), which strips the same outer IPv6 header (next header 41, no
-# SRH) and looks the inner destination up in the local table: the VIP on
-# lo. Either way the kernel decapsulates; no forwarding on the head-end.
+# the endpoint (CONFIG_IPV6_SEG6_LWTUNNEL), which strips the same outer
+# IPv6 header (next header 41, no SRH) and looks the inner destination up
+# in the local table: the VIP on lo; else (a kernel with neither, as this
+# host's is now) a TC ingress program removes the outer header before the
+# stack routes the inner datagram. No forwarding on the head-end.
 decap() {
 	local H
 	H=$(ns h$1)
@@ -80,9 +82,15 @@ decap() {
 		local 2001:db8:b$1::e remote $LBA 2>/dev/null; then
 		ip -n "$H" -6 addr add 2001:db8:b$1::e/128 dev lo &&
 		ip -n "$H" link set tnl0 up && DECAP=ip6tnl
+	elif ip -n "$H" -6 route add 2001:db8:b$1::e/128 encap seg6local \
+		action End.DT6 table local dev vh0 2>/dev/null; then
+		DECAP=seg6local
 	else
-		ip -n "$H" -6 route add 2001:db8:b$1::e/128 encap seg6local \
-			action End.DT6 table local dev vh0 && DECAP=seg6local
+		# Neither is built (the development host's kernel): strip the
+		# outer header at TC ingress (selftests/net/progs/).
+		tc -n "$H" qdisc add dev vh0 clsact &&
+		tc -n "$H" filter add dev vh0 ingress bpf direct-action \
+			obj "$DECAP_OBJ" sec tc && DECAP="tc bpf_skb_adjust_room"
 	fi
 }
 
