@@ -138,57 +138,20 @@ struct csmpd_config {
 /* ---- counters ----------------------------------------------------------- */
 
 /*
- * One per worker, written only by that worker with relaxed stores and read
- * by anyone with relaxed loads (csmpd_counters_sum): aligned 64-bit words,
+ * One per worker (the fields: stats/counters.def), written only by that
+ * worker with relaxed stores and read by anyone with relaxed loads
+ * (csmpd_counters_sum): aligned 64-bit words,
  * so a reader never sees a torn value, and the fast path has no atomic
  * read-modify-write.
  */
 struct csmpd_counters {
-	__u64 rx_dgrams;
-	__u64 rx_bytes;
-	__u64 tx_dgrams;
-	__u64 tx_bytes;
-	__u64 tx_errors;	/* send failed (completion or sendmmsg) */
-	__u64 rx_truncated;	/* larger than a receive buffer */
-	__u64 rx_enobufs;	/* provided buffer ring ran dry */
-	__u64 rx_rearm;		/* multishot receive re-armed */
-	__u64 batches;
+#define CSMPD_CTR(field, ...) __u64 field;
+#define CSMPD_SHOW(...)
+#include "stats/counters.def"
+#undef CSMPD_CTR
+#undef CSMPD_SHOW
 	__u64 msg_class[CSMP_C__MAX];	/* by enum csmp_msg_class */
 	__u64 reason[CSMP_R__MAX];	/* by enum csmp_reason */
-	__u64 reg_ok;		/* 2.03 sent (new work) */
-	__u64 reg_held;		/* 2.03 parked until its record commits */
-	__u64 reg_withheld;	/* not answered: record not committed */
-	__u64 reg_dup_held;	/* repeat of a parked one: no answer yet */
-	__u64 parked;		/* answers parked now (gauge) */
-	__u64 reg_bad;		/* 4.00: DeviceID / CurrentTime missing */
-	__u64 reg_refused;	/* 4.03: policy */
-	__u64 reg_dup;		/* cached answer resent */
-	__u64 reports;		/* matched a session */
-	__u64 reports_unknown;	/* unknown SessionID */
-	__u64 notifications;
-	__u64 notify_sig_reject; /* code 2: the device refused our signature */
-	__u64 tlv_handled;
-	__u64 tlv_unknown;	/* no handler for the TLV id: skipped */
-	__u64 signed_msgs;	/* downlink messages signed */
-	__u64 sig_cache_hits;	/* of which the signature came from cache */
-	__u64 sig_pooled;	/* computed with a precomputed nonce */
-	__u64 sig_pool_empty;	/* computed afresh: the nonce pool was empty */
-	__u64 sign_errors;
-	__u64 dropped;		/* valid CSMP we do not act on */
-	__u64 tx_full;		/* reply dropped: no free send slot */
-	__u64 handoff_out;	/* sent to the owning shard's worker */
-	__u64 handoff_in;
-	__u64 handoff_dropped;	/* the owner's inbox was full */
-	__u64 devices;		/* devices in this shard (gauge) */
-	__u64 req_sent;		/* head-end requests sent (retries too) */
-	__u64 req_answered;	/* answers matched to a request */
-	__u64 req_timeouts;	/* requests that got no answer in time */
-	__u64 req_unmatched;	/* datagrams on the request socket we did
-				 * not ask for (late, forged, malformed) */
-	__u64 req_refused;	/* not sent: unknown device, signing, full */
-	__u64 verified_ok;	/* uplink signatures verified good */
-	__u64 unsigned_accepted; /* unsigned uplink accepted by policy */
-	__u64 registry_dropped;	/* record lost: registry queue full */
 };
 
 #define CSMPD_INC(ctr, field) CSMPD_ADD(ctr, field, 1)

@@ -32,41 +32,36 @@ static struct csmp_db *db_of(struct csmpd_daemon *d)
 	return d->reg ? d->reg->db : NULL;
 }
 
-/* ---- Prometheus ----------------------------------------------------------- */
+/* ---- the counter list ------------------------------------------------------ */
 
-struct fam {
-	const char *name, *type, *help;
+/* One row of stats/counters.def: where its value is and where it goes. */
+struct ctr_row {
 	size_t off;		/* in struct csmpd_counters */
+	const char *kind;	/* "counter" / "gauge" */
+	const char *prom;	/* family, or NULL */
+	const char *json;	/* "key" or "object.key", or NULL */
+	int line;		/* shutdown line: 5, 6, or 0 */
+	const char *label;
+	const char *help;
 };
 
 #define CTR(f) offsetof(struct csmpd_counters, f)
+#define KIND_COUNTER "counter"
+#define KIND_GAUGE "gauge"
 
-static const struct fam fams[] = {
-	{ "csmp_rx_datagrams_total", "counter", "Datagrams received.", CTR(rx_dgrams) },
-	{ "csmp_rx_bytes_total", "counter", "Bytes received.", CTR(rx_bytes) },
-	{ "csmp_tx_datagrams_total", "counter", "Datagrams sent.", CTR(tx_dgrams) },
-	{ "csmp_tx_errors_total", "counter", "Sends that failed.", CTR(tx_errors) },
-	{ "csmp_registrations_total", "counter", "Registrations answered 2.03 (new work).", CTR(reg_ok) },
-	{ "csmp_registrations_refused_total", "counter", "Registrations refused 4.03 by policy.", CTR(reg_refused) },
-	{ "csmp_registrations_duplicate_total", "counter", "Retransmitted registrations answered from cache.", CTR(reg_dup) },
-	{ "csmp_registrations_withheld_total", "counter", "Registrations not answered: their record could not be queued or committed.", CTR(reg_withheld) },
-	{ "csmp_registrations_held", "gauge", "Registration answers waiting for their registry commit.", CTR(parked) },
-	{ "csmp_reports_total", "counter", "Reports matched to a session.", CTR(reports) },
-	{ "csmp_reports_unknown_session_total", "counter", "Reports with an unknown SessionID.", CTR(reports_unknown) },
-	{ "csmp_notifications_total", "counter", "CGMSNotification messages.", CTR(notifications) },
-	{ "csmp_signed_total", "counter", "Downlink messages signed.", CTR(signed_msgs) },
-	{ "csmp_signature_cache_hits_total", "counter", "Downlink signatures reused from the cache.", CTR(sig_cache_hits) },
-	{ "csmp_signatures_pooled_total", "counter", "Downlink signatures computed with a precomputed nonce.", CTR(sig_pooled) },
-	{ "csmp_signature_pool_empty_total", "counter", "Downlink signatures computed afresh: the nonce pool was empty.", CTR(sig_pool_empty) },
-	{ "csmp_dropped_total", "counter", "Valid CSMP not acted on.", CTR(dropped) },
-	{ "csmp_devices", "gauge", "Devices in the worker's shard.", CTR(devices) },
-	{ "csmp_requests_sent_total", "counter", "Head-end requests sent (retries included).", CTR(req_sent) },
-	{ "csmp_requests_answered_total", "counter", "Head-end requests the device answered.", CTR(req_answered) },
-	{ "csmp_requests_timeouts_total", "counter", "Head-end requests with no answer in time.", CTR(req_timeouts) },
-	{ "csmp_requests_unmatched_total", "counter", "Datagrams on a request socket that answer no request of ours.", CTR(req_unmatched) },
-	{ "csmp_requests_refused_total", "counter", "Head-end requests not sent (unknown device, signing, full).", CTR(req_refused) },
-	{ "csmp_signature_verified_total", "counter", "Uplink signatures verified good.", CTR(verified_ok) },
+static const struct ctr_row rows[] = {
+#define CSMPD_CTR(field, kind, prom, json, line, label, help)                 \
+	{ CTR(field), KIND_##kind, prom, json, line, label, help },
+#define CSMPD_SHOW(expr, line, label)                                          \
+	{ CTR(expr), NULL, NULL, NULL, line, label, NULL },
+#include "stats/counters.def"
+#undef CSMPD_CTR
+#undef CSMPD_SHOW
 };
+
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* ---- Prometheus ----------------------------------------------------------- */
 
 static __u64 ctr_at(const struct csmpd_counters *c, size_t off)
 {
@@ -82,12 +77,14 @@ void csmpd_stats_prometheus(void *daemon, struct csmp_buf *b)
 	unsigned int i, k, c;
 	char l[128];
 
-	for (k = 0; k < sizeof(fams) / sizeof(fams[0]); k++) {
-		csmp_metric_family(b, fams[k].name, fams[k].type, fams[k].help);
+	for (k = 0; k < N_ROWS; k++) {
+		if (!rows[k].prom)
+			continue;
+		csmp_metric_family(b, rows[k].prom, rows[k].kind, rows[k].help);
 		for (i = 0; i < d->n_workers; i++) {
 			snprintf(l, sizeof(l), "worker=\"%u\"", i);
-			csmp_metric_sample(b, fams[k].name, l,
-					   ctr_at(&d->workers[i].ctr, fams[k].off));
+			csmp_metric_sample(b, rows[k].prom, l,
+					   ctr_at(&d->workers[i].ctr, rows[k].off));
 		}
 	}
 	csmp_metric_family(b, "csmp_messages_total", "counter",
@@ -157,6 +154,35 @@ static json_t *reasons_json(const __u64 *reason)
 	return o;
 }
 
+/* Every row with a JSON key into the worker's object: "a.b" is member b
+ * of member object a. */
+static void rows_json(json_t *wj, const struct csmpd_counters *s)
+{
+	char obj[32];
+	size_t k;
+
+	for (k = 0; k < N_ROWS; k++) {
+		const char *key = rows[k].json, *dot;
+		json_t *v, *parent = wj;
+
+		if (!key)
+			continue;
+		v = json_integer((json_int_t)*(const __u64 *)
+				 ((const char *)s + rows[k].off));
+		dot = strchr(key, '.');
+		if (dot) {
+			snprintf(obj, sizeof(obj), "%.*s", (int)(dot - key), key);
+			parent = json_object_get(wj, obj);
+			if (!parent) {
+				parent = json_object();
+				json_object_set_new(wj, obj, parent);
+			}
+			key = dot + 1;
+		}
+		json_object_set_new(parent, key, v);
+	}
+}
+
 json_t *csmpd_stats_json(struct csmpd_daemon *d)
 {
 	struct csmp_db *db = db_of(d);
@@ -180,42 +206,14 @@ json_t *csmpd_stats_json(struct csmpd_daemon *d)
 		for (c = CSMP_R_SIG_BAD; c <= CSMP_R_SIG_MISSING; c++)
 			json_object_set_new(sigf, csmp_reason_name(c),
 					    json_integer((json_int_t)s.reason[c]));
-		wj = json_pack(
-			"{s:i,s:I,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
-			"worker", (int)i,
-			"received", (json_int_t)s.rx_dgrams,
-			"sent", (json_int_t)s.tx_dgrams,
-			"by_class", cls,
-			"verified_ok", (json_int_t)s.verified_ok,
-			"verify_failed", sigf,
-			"unsigned_accepted", (json_int_t)s.unsigned_accepted,
-			"signed", (json_int_t)s.signed_msgs,
-			"signature_cache_hits", (json_int_t)s.sig_cache_hits,
-			"queue_depth", (json_int_t)(db ? csmp_db_queue_depth(db, i) : 0),
-			"dropped", (json_int_t)s.dropped,
-			"registry_dropped", (json_int_t)s.registry_dropped,
-			"devices", (json_int_t)s.devices,
-			"registrations", (json_int_t)s.reg_ok,
-			"registrations_held", (json_int_t)s.parked,
-			"registrations_withheld", (json_int_t)s.reg_withheld,
-			"registrations_duplicate_held", (json_int_t)s.reg_dup_held,
-			"reasons", reasons_json(s.reason),
-			"reports", (json_int_t)s.reports,
-			"reports_unknown_session", (json_int_t)s.reports_unknown);
-
-		/* Downlink nonces (proto/sign.c, the nonce pool). */
-		json_object_set_new(wj, "signed_pooled",
-				    json_integer((json_int_t)s.sig_pooled));
-		json_object_set_new(wj, "sign_pool_empty",
-				    json_integer((json_int_t)s.sig_pool_empty));
-		/* Head-end requests (proto/request.c). */
-		json_object_set_new(wj, "requests", json_pack(
-			"{s:I,s:I,s:I,s:I,s:I}",
-			"sent", (json_int_t)s.req_sent,
-			"answered", (json_int_t)s.req_answered,
-			"timeouts", (json_int_t)s.req_timeouts,
-			"unmatched", (json_int_t)s.req_unmatched,
-			"refused", (json_int_t)s.req_refused));
+		wj = json_pack("{s:i,s:o,s:o,s:o,s:I}", "worker", (int)i,
+			       "by_class", cls, "verify_failed", sigf,
+			       "reasons", reasons_json(s.reason),
+			       "queue_depth",
+			       (json_int_t)(db ? csmp_db_queue_depth(db, i) : 0));
+		if (!wj)
+			continue;
+		rows_json(wj, &s);
 		json_array_append_new(workers, wj);
 	}
 	csmp_db_get_stats(db, &ds);
@@ -255,35 +253,28 @@ json_t *csmpd_stats_json(struct csmpd_daemon *d)
 
 /* ---- shutdown ------------------------------------------------------------- */
 
+/* "label value label value ..." of one line's rows, in their order. */
+static void shutdown_line(const struct csmpd_counters *tot, int line,
+			  char *buf, size_t len)
+{
+	size_t k, o = 0;
+
+	buf[0] = 0;
+	for (k = 0; k < N_ROWS && o < len; k++)
+		if (rows[k].line == line)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %llu",
+					      o ? " " : "", rows[k].label,
+					      (unsigned long long)ctr_at(tot, rows[k].off));
+}
+
 void csmpd_stats_log_shutdown(struct csmpd_daemon *d)
 {
 	struct csmpd_counters tot;
+	char buf[1024];
 
 	csmpd_counters_sum(d, &tot);
-	csmpd_log(CSMPD_NOTICE, "STOPPED",
-		  "rx %llu tx %llu registrations %llu (dup %llu, refused %llu, bad %llu) reports %llu (unknown session %llu) notifications %llu malformed %llu signed %llu (cache hits %llu)",
-		  (unsigned long long)tot.rx_dgrams,
-		  (unsigned long long)tot.tx_dgrams,
-		  (unsigned long long)tot.reg_ok,
-		  (unsigned long long)tot.reg_dup,
-		  (unsigned long long)tot.reg_refused,
-		  (unsigned long long)tot.reg_bad,
-		  (unsigned long long)tot.reports,
-		  (unsigned long long)tot.reports_unknown,
-		  (unsigned long long)tot.notifications,
-		  (unsigned long long)tot.msg_class[CSMP_C_MALFORMED],
-		  (unsigned long long)tot.signed_msgs,
-		  (unsigned long long)tot.sig_cache_hits);
-	csmpd_log(CSMPD_INFO, "STOPPED_IO",
-		  "batches %llu truncated %llu enobufs %llu rearm %llu tx errors %llu tx full %llu handoff out %llu in %llu dropped %llu tlv unknown %llu",
-		  (unsigned long long)tot.batches,
-		  (unsigned long long)tot.rx_truncated,
-		  (unsigned long long)tot.rx_enobufs,
-		  (unsigned long long)tot.rx_rearm,
-		  (unsigned long long)tot.tx_errors,
-		  (unsigned long long)tot.tx_full,
-		  (unsigned long long)tot.handoff_out,
-		  (unsigned long long)tot.handoff_in,
-		  (unsigned long long)tot.handoff_dropped,
-		  (unsigned long long)tot.tlv_unknown);
+	shutdown_line(&tot, 5, buf, sizeof(buf));
+	csmpd_log(CSMPD_NOTICE, "STOPPED", "%s", buf);
+	shutdown_line(&tot, 6, buf, sizeof(buf));
+	csmpd_log(CSMPD_INFO, "STOPPED_IO", "%s", buf);
 }
