@@ -34,7 +34,8 @@ $(B)/man/csmpd.conf.5: $(B)/man/csmpd.conf.5.scd
 BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
 LIBDIR		?= $(PREFIX)/lib
-MANDIR		?= $(PREFIX)/share/man
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
 DOCDIR		?= $(PREFIX)/share/doc/csmpd
 SYSCONFDIR	?= /etc
 STATEDIR	?= /var/lib
@@ -69,6 +70,9 @@ install: all
 	install -m 0644 $(B)/man/csmpd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(B)/man/csmpd.8 $(B)/man/csmpctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 csmpd.conf.example $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DATADIR)/csmpd/monitoring
+	install -m 0644 dist/monitoring/csmpd-alerts.yml dist/monitoring/csmpd-dashboard.json \
+		$(DESTDIR)$(DATADIR)/csmpd/monitoring/
 	test -e $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf || \
 		install -m 0644 csmpd.conf.example $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf
 	for u in dist/systemd/*.service; do \

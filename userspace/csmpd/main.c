@@ -20,6 +20,7 @@
 #include <liburing.h>
 
 #include "csmpd.h"
+#include "stats/process.h"
 #include "stats/stats.h"
 #include "events.h"
 #include "sd.h"
@@ -644,8 +645,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err = lifecycle_up(d, &n_init, &n_start);
-	if (!err)
+	if (!err) {
+		csmpd_reload_note(true);	/* the start-up load */
 		csmpd_sd_ready(d);
+	}
 	while (!err) {
 		struct timespec wd;
 		char why[512];
@@ -669,6 +672,7 @@ int main(int argc, char **argv)
 		if (ret)
 			csmpd_log(CSMPD_ERR, "CONFIG_RELOAD",
 				  "%s; keeping the running policy", why);
+		csmpd_reload_note(!ret);
 		csmpd_sd_reloaded(!ret);
 	}
 	if (!err)

@@ -19,6 +19,7 @@
 #include "names.h"
 #include "pbjson.h"
 #include "registry/records.h"
+#include "stats/process.h"
 #include "stats/stats.h"
 #include "tlvmsg.h"
 #include "arena.h"
@@ -231,8 +232,10 @@ static int cmd_stats(void *ctx, struct csmp_ctl_req *r, json_t *req)
 static int cmd_reload(void *ctx, struct csmp_ctl_req *r, json_t *req)
 {
 	char err[512];
+	int ret = csmpd_conf_reload(ctx, err, sizeof(err));
 
-	if (csmpd_conf_reload(ctx, err, sizeof(err))) {
+	csmpd_reload_note(!ret);
+	if (ret) {
 		/* Logged as a refused SIGHUP is: the operator reads one log. */
 		csmpd_log(CSMPD_ERR, "CONFIG_RELOAD",
 			  "%s; keeping the running policy (csmpctl reload)", err);

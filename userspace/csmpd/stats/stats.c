@@ -14,6 +14,7 @@
 #include "events.h"
 #include "http/metrics.h"
 #include "registry/records.h"
+#include "stats/process.h"
 #include "stats/stats.h"
 
 /* One worker's counters, each word read once (relaxed, never torn). */
@@ -137,7 +138,7 @@ void csmpd_stats_prometheus(void *daemon, struct csmp_buf *b)
 	csmp_metric_family(b, "csmp_config_reloads_total", "counter",
 			   "Policy reloads applied.");
 	csmp_metric_sample(b, "csmp_config_reloads_total", "",
-			   csmpd_conf_reloads(d));
+			   csmpd_conf_reloads(d));	csmpd_process_prometheus(d, b);
 }
 
 /* ---- the control socket's stats ------------------------------------------- */
