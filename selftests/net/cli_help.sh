@@ -11,7 +11,7 @@
 # state file and the live Maglev table must be the ones from before.
 source "$(dirname "$0")/../lib.sh"
 require_root
-require_cmd ip strace jq
+require_cmd ip strace jq nsenter
 CTL=$BIN/csmpctl
 require_built "$CTL" "$BIN/csmp-request" "$BIN/csmpdump" "$BIN/csmp-blast" \
 	"$BIN/csmp-loadgen" "$BIN/csmp-cryptobench"
@@ -30,7 +30,7 @@ st=$tmp/lb.state
 EID=0A0027FFFE3B2AB2
 LB=(lb --state "$st" --pin-dir "$pin")
 
-inns() { ip netns exec "$N" "$@"; }
+inns() { nsenter --net=/run/netns/"$N" "$@"; }
 if ! inns "$CTL" "${LB[@]}" attach v0 --vip 2001:db8::53 \
 	--lb-addr 2001:db8:1::1 --generic >"$tmp/out" 2>&1 ||
    ! inns "$CTL" "${LB[@]}" backend add 1 2001:db8:2::1 >>"$tmp/out" 2>&1; then
@@ -49,7 +49,8 @@ snapshot() {
 	ls -A "$tmp" | grep -Ev '^(trace|stdout|stderr|before|after|diff|out)$'
 }
 snapshot >"$tmp/before" 2>&1
-grep -q 'prog/xdp id' "$tmp/before" || diag "no XDP program seen on v0"
+live() { grep -q 'prog/xdp id' "$1" && grep -q '"backends":\[{"id":1,' "$1"; }
+check "csmp_lb attached, backend 1 in the live table" live "$tmp/before"
 
 # Calls --help must never make. Opening a file to read it is allowed (the
 # loader does); opening one to write, create or truncate is not.

@@ -9,6 +9,7 @@
  * applying anything.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@
 #include "maglev.h"
 #include "names.h"
 #include <csmp/reason.h>
+
+/* How long an edit waits for the others to finish (each writes a table
+ * of 65537 slots: a queue of a few dozen takes seconds on a busy host). */
+#define LB_LOCK_TIMEOUT_MS	60000
 
 struct lbctx {
 	const char *state_path;
@@ -162,13 +167,14 @@ out:
 /* Save the state and, when the program is loaded, apply it. */
 static int commit(struct lbctx *c)
 {
+	char msg[PATH_MAX + 128];
 	unsigned int moved = 0;
 	int err;
 
 	c->st->generation++;
-	err = csmp_lb_state_save(c->state_path, c->st);
+	err = csmp_lb_state_save(c->state_path, c->st, msg, sizeof(msg));
 	if (err) {
-		fprintf(stderr, "csmpctl lb: %s: %s\n", c->state_path, strerror(-err));
+		fprintf(stderr, "csmpctl lb: %s\n", msg);
 		return err;
 	}
 	if (!maps_present(c))
@@ -737,6 +743,8 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 {
 	struct lbctx c = { .state_path = CSMP_LB_STATE_DEFAULT,
 			   .pin_dir = CSMP_LB_PIN_ROOT, .o = o };
+	struct csmp_lb_lock lk = { -1, -1 };
+	char msg[PATH_MAX + 128];
 	int i = 1, rc;
 
 	while (i + 1 < argc && argv[i][0] == '-') {
@@ -750,11 +758,21 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 	}
 	if (i >= argc)
 		return lb_usage(stderr);
+	argc -= i;
+	argv += i;
 	c.st = calloc(1, sizeof(*c.st));
 	if (!c.st)
 		return 1;
-	argc -= i;
-	argv += i;
+	/* Every command but stats (which sleeps) reads the state and the
+	 * maps, most then write both: one holder at a time, or two edits
+	 * made at once would each save a state without the other's. */
+	if (strcmp(argv[0], "stats") &&
+	    csmp_lb_lock(&lk, c.state_path, c.pin_dir, LB_LOCK_TIMEOUT_MS, msg,
+			 sizeof(msg))) {
+		fprintf(stderr, "csmpctl lb: %s\n", msg);
+		free(c.st);
+		return 1;
+	}
 	if (!strcmp(argv[0], "attach"))
 		rc = cmd_attach(&c, argc, argv);
 	else if (!strcmp(argv[0], "detach") && argc == 1)
@@ -773,6 +791,7 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 		rc = cmd_stats(&c, argc, argv);
 	else
 		rc = lb_usage(stderr);
+	csmp_lb_unlock(&lk);
 	free(c.st);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -257,6 +258,69 @@ static const char *state_line(struct csmp_lb_state *st, char **w, int n)
 	return NULL;
 }
 
+/*
+ * The state file holds the Maglev key and decides where every device goes:
+ * only a regular file of our own that nobody else may write is one. Its
+ * directory may be world-writable (the README's /tmp example), so a file
+ * there may be anybody's, or a link to anything.
+ */
+static int state_check(const struct stat *sb, const char *path, char *err,
+		       size_t errlen)
+{
+	if (S_ISLNK(sb->st_mode)) {
+		snprintf(err, errlen, "%s: a symbolic link, refused as the LB state",
+			 path);
+		return -ELOOP;
+	}
+	if (!S_ISREG(sb->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file, refused as the LB state",
+			 path);
+		return -EINVAL;
+	}
+	if (sb->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by us (uid %u): refused as the LB state",
+			 path, (unsigned int)sb->st_uid, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s: writable by others (mode %04o): refused as the LB state",
+			 path, (unsigned int)(sb->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Open the state file to read: an fd, or -errno with err set. */
+static int state_open(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (ret == -ELOOP)
+			snprintf(err, errlen, "%s: a symbolic link, refused as the LB state",
+				 path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &sb)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		goto err_close;
+	}
+	ret = state_check(&sb, path, err, errlen);
+	if (ret)
+		goto err_close;
+	return fd;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
 int csmp_lb_state_load(const char *path, struct csmp_lb_state *out,
 		       char *err, size_t errlen)
 {
@@ -265,11 +329,15 @@ int csmp_lb_state_load(const char *path, struct csmp_lb_state *out,
 	unsigned int lineno = 0;
 	bool have_key = false;
 	FILE *f;
-	int ret = 0;
+	int fd, ret = 0;
 
-	f = fopen(path, "re");
+	fd = state_open(path, err, errlen);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "r");
 	if (!f) {
 		ret = -errno;
+		close(fd);
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
@@ -340,28 +408,36 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
-int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st)
+/* Split path into its directory (opened) and its last component. */
+static int state_dir_open(const char *path, char *base, size_t baselen)
 {
-	char tmp[PATH_MAX], a[INET6_ADDRSTRLEN];
-	unsigned int i;
-	FILE *f;
-	int err, fd;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
 
-	err = mkdir_parents(path);
-	if (err)
-		return err;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid()) >=
-	    (int)sizeof(tmp))
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto err_unlink;
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		dir[slash - path] = 0;
+		if (slash == path)
+			strcpy(dir, "/");
 	}
+	if (snprintf(base, baselen, "%s", slash ? slash + 1 : path) >=
+	    (int)baselen)
+		return -ENAMETOOLONG;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return -EISDIR;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void state_write(FILE *f, const struct csmp_lb_state *st)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned int i;
+
 	fprintf(f, "# csmp_lb state, written by csmpctl lb (lbctl.h)\nkey ");
 	for (i = 0; i < 16; i++)
 		fprintf(f, "%02x", st->key[i]);
@@ -394,6 +470,79 @@ int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st)
 	for (i = 0; i < st->n_pins; i++)
 		fprintf(f, "pin %016llX %u\n",
 			(unsigned long long)st->pins[i].eid, st->pins[i].backend);
+}
+
+/*
+ * Write atomically and safely in a directory others may write to: a
+ * temporary name nobody can predict, created exclusively (O_EXCL also
+ * refuses a symlink planted there) as 0600 in the same directory, written,
+ * fsync'ed, renamed over the state (rename replaces a link, it never
+ * writes through one), and the directory fsync'ed so the rename survives a
+ * crash. Every step is relative to one opened directory, and an existing
+ * state file that is not ours (state_check) is refused, not replaced.
+ */
+int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st,
+		       char *err_msg, size_t errlen)
+{
+	char base[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	struct stat sb;
+	int err, dfd, fd = -1, i;
+	FILE *f;
+
+	snprintf(err_msg, errlen, "%s", path);
+	err = mkdir_parents(path);
+	if (err)
+		goto err_msg;
+	dfd = state_dir_open(path, base, sizeof(base));
+	if (dfd < 0) {
+		err = dfd;
+		goto err_msg;
+	}
+	if (!fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW)) {
+		err = state_check(&sb, path, err_msg, errlen);
+		if (err) {
+			close(dfd);
+			return err;	/* err_msg says why */
+		}
+	} else if (errno != ENOENT) {
+		err = -errno;
+		goto err_close_dir;
+	}
+	if (sodium_init() < 0) {
+		err = -EIO;
+		goto err_close_dir;
+	}
+	for (i = 0; i < 16 && fd < 0; i++) {
+		if (snprintf(tmp, sizeof(tmp), ".%.200s.%08x%08x.tmp", base,
+			     randombytes_random(), randombytes_random()) >=
+		    (int)sizeof(tmp)) {
+			err = -ENAMETOOLONG;
+			goto err_close_dir;
+		}
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				      O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			err = -errno;
+			goto err_close_dir;
+		}
+	}
+	if (fd < 0) {
+		err = -EEXIST;
+		goto err_close_dir;
+	}
+	/* 0600 whatever the umask: the file holds the Maglev key. */
+	if (fchmod(fd, 0600)) {
+		err = -errno;
+		close(fd);
+		goto err_unlink;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto err_unlink;
+	}
+	state_write(f, st);
 	if (fflush(f) || fsync(fileno(f))) {
 		err = -errno;
 		fclose(f);
@@ -403,15 +552,103 @@ int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st)
 		err = -errno;
 		goto err_unlink;
 	}
-	if (rename(tmp, path)) {
+	if (renameat(dfd, tmp, dfd, base)) {
 		err = -errno;
 		goto err_unlink;
 	}
+	if (fsync(dfd)) {
+		err = -errno;
+		goto err_close_dir;
+	}
+	close(dfd);
 	return 0;
 
 err_unlink:
-	unlink(tmp);
+	unlinkat(dfd, tmp, 0);
+err_close_dir:
+	close(dfd);
+err_msg:
+	snprintf(err_msg, errlen, "%s: %s", path, strerror(-err));
 	return err;
+}
+
+static int flock_wait(int fd, unsigned int timeout_ms)
+{
+	unsigned int waited = 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || waited >= timeout_ms)
+			return -errno;
+		usleep(10000);
+		waited += 10;
+	}
+	return 0;
+}
+
+int csmp_lb_lock(struct csmp_lb_lock *lk, const char *state_path,
+		 const char *pin_dir, unsigned int timeout_ms, char *err,
+		 size_t errlen)
+{
+	char base[NAME_MAX + 1];
+	struct stat a, b;
+	const char *what;
+	int ret;
+
+	lk->state_dir_fd = lk->pin_dir_fd = -1;
+	what = state_path;
+	ret = mkdir_parents(state_path);
+	if (ret)
+		goto err;
+	ret = state_dir_open(state_path, base, sizeof(base));
+	if (ret < 0)
+		goto err;
+	lk->state_dir_fd = ret;
+	ret = flock_wait(lk->state_dir_fd, timeout_ms);
+	if (ret)
+		goto err_unlock;
+	lk->pin_dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lk->pin_dir_fd < 0) {
+		/* Nothing pinned yet: no maps to race on. */
+		if (errno == ENOENT)
+			return 0;
+		ret = -errno;
+		what = pin_dir;
+		goto err_unlock;
+	}
+	/* One directory for both: its first lock is the lock. */
+	if (!fstat(lk->state_dir_fd, &a) && !fstat(lk->pin_dir_fd, &b) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		close(lk->pin_dir_fd);
+		lk->pin_dir_fd = -1;
+		return 0;
+	}
+	what = pin_dir;
+	ret = flock_wait(lk->pin_dir_fd, timeout_ms);
+	if (ret)
+		goto err_unlock;
+	return 0;
+
+err_unlock:
+	csmp_lb_unlock(lk);
+err:
+	if (ret == -EWOULDBLOCK)
+		snprintf(err, errlen, "%s: locked by another csmpctl lb for %u ms; try again",
+			 what, timeout_ms);
+	else
+		snprintf(err, errlen, "%s: lock: %s", what, strerror(-ret));
+	return ret;
+}
+
+void csmp_lb_unlock(struct csmp_lb_lock *lk)
+{
+	/* Closing the last fd of a flock(2) releases it. */
+	if (lk->pin_dir_fd >= 0)
+		close(lk->pin_dir_fd);
+	if (lk->state_dir_fd >= 0)
+		close(lk->state_dir_fd);
+	lk->state_dir_fd = lk->pin_dir_fd = -1;
 }
 
 int csmp_lb_state_table(const struct csmp_lb_state *st, uint32_t *table)

@@ -81,8 +81,37 @@ int csmp_lb_state_init(struct csmp_lb_state *st);
  */
 int csmp_lb_state_load(const char *path, struct csmp_lb_state *st,
 		       char *err, size_t errlen);
-/* Write atomically (temporary file + rename), creating the directory. */
-int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st);
+/*
+ * Read and write refuse a state file that is a symbolic link, not a
+ * regular file, not owned by the effective uid or writable by group or
+ * others (-ELOOP, -EINVAL, -EPERM, "PATH: why" in err): it holds the
+ * Maglev key, and its directory may be world-writable.
+ *
+ * Write atomically, creating the directory: an unpredictable temporary
+ * name in the same directory created with O_EXCL, mode 0600, fsync, rename
+ * over the state, fsync of the directory. -errno with "PATH: why" in err.
+ */
+int csmp_lb_state_save(const char *path, const struct csmp_lb_state *st,
+		       char *err, size_t errlen);
+
+/*
+ * The lock around every read-modify-write of the state file and of the
+ * pinned maps (csmpctl lb holds it for each command): flock(2) on the
+ * state file's directory (the file itself is replaced by rename, so it
+ * cannot carry the lock), then on pin_dir when it exists, as xdp-tools'
+ * prog_lock_acquire() locks its pin directory; always in that order.
+ * Waits at most timeout_ms for another holder; -EWOULDBLOCK then, with
+ * the reason in err. Creates the state file's directory.
+ */
+struct csmp_lb_lock {
+	int state_dir_fd;
+	int pin_dir_fd;
+};
+int csmp_lb_lock(struct csmp_lb_lock *lk, const char *state_path,
+		 const char *pin_dir, unsigned int timeout_ms, char *err,
+		 size_t errlen);
+/* Release both (a lock never taken, all -1, is fine). */
+void csmp_lb_unlock(struct csmp_lb_lock *lk);
 
 void csmp_lb_key_words(const uint8_t key[16], uint64_t *k0, uint64_t *k1);
 struct csmp_lb_be *csmp_lb_state_be(struct csmp_lb_state *st, uint16_t id);
