@@ -50,10 +50,11 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -Wno-missing-field-initializers -Wno-missing-braces
 CFLAGS	?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace/lib \
-	   -I$(B)/gen -I$(B)/bpf -pthread -fno-strict-aliasing
+	   -I$(B)/gen -I$(B)/bpf $(shell pkg-config --cflags libpq) -pthread \
+	   -fno-strict-aliasing
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LIBS	:= -lbpf -lelf -lz -luring -lprotobuf-c -lsodium -lcrypto -lsqlite3 \
+LIBS	:= -lbpf -lelf -lz -luring -lprotobuf-c -lsodium -lcrypto -lsqlite3 -lpq \
 	   -lpcap -ljansson -lcap -lsystemd -lpthread -lm
 
 .PHONY: all check run bench fuzz install clean setup help kmod

@@ -9,7 +9,9 @@
 #   pg_cleanup                                  # stop it, remove PG_DIR
 #
 #   bash selftests/pg.sh start DIR OWNER_PID    # prints the conninfo
-#   bash selftests/pg.sh stop DIR
+#   bash selftests/pg.sh halt DIR [MODE]        # stop, keep the data
+#   bash selftests/pg.sh resume DIR             # start it again
+#   bash selftests/pg.sh stop DIR               # stop, remove DIR
 #
 # The cluster lives in a fresh temporary directory (initdb, trust
 # authentication for the local user "postgres" only), runs as the
@@ -118,13 +120,21 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		_pg_watch "$2" "$3" >/dev/null
 		_pg_conninfo "$2"
 		;;
+	halt)
+		[ $# -ge 2 ] || { echo "usage: pg.sh halt DIR [MODE]" >&2; exit 2; }
+		_pg_ctl_stop "$2" "${3:-fast}"
+		;;
+	resume)
+		[ $# = 2 ] || { echo "usage: pg.sh resume DIR" >&2; exit 2; }
+		_pg_ctl_start "$2"
+		;;
 	stop)
 		[ $# = 2 ] || { echo "usage: pg.sh stop DIR" >&2; exit 2; }
 		_pg_ctl_stop "$2" immediate
 		rm -rf "$2"
 		;;
 	*)
-		echo "usage: pg.sh start DIR OWNER_PID | stop DIR" >&2
+		echo "usage: pg.sh start DIR OWNER_PID | halt DIR [MODE] | resume DIR | stop DIR" >&2
 		exit 2
 		;;
 	esac

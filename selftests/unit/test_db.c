@@ -28,66 +28,7 @@
 #include "csmp/tlv.h"
 #include "testutil.h"
 #include "registry/db.h"
-
-/* The TLVs of frame 1 of opencsmp-register.pcap (after the 0xff marker). */
-static const char reg_tlvs[] =
-	"02940008011210304130303237464646453342324142321288"
-	"00089593ebfe0518000be2000801121843534d50204167656e74204c69622074"
-	"657374206e6f646528093a066c6f7770616e4203312e304a05312e302e305a10"
-	"304130303237464646453342324142326209494f544720435244436a0e43534d"
-	"50204147454e54204c49428801010c9200080112026c6f1a084c6f6f70626163"
-	"6b20180ca000080212066c6f7770616e1a074965656531353420830232080a00"
-	"27fffe3b2ab210a100080110021a100000000000000000000000000000000120"
-	"0128013004380150800110a100080210021a10fe800000000000000207810900"
-	"dc0c8d200228013005380150800110a000080310021a102001000a000b000c00"
-	"000000000000092002280130043801504011ae00080110021a10000000000000"
-	"00000000000000000000200028043210fe800000000000000a0027fffe3b2ab1"
-	"3802179400080120012801300038004000480050005800600017960008022001"
-	"2809300a38a80a40e20448175000580060001998000801100118800220012802"
-	"30023889014075483c5008580423a700080212044352444318d2092000280030"
-	"01388002400148b7ff0150fd01581c60046801700a780035a100080110aa011a"
-	"1020010db800000000000000000000000020ce01288002300138044bdc000801"
-	"1220313233343500000000000000000000000000000000000000000000000000"
-	"00001a0f76656e646f72206669726d776172652205312e302e302880840f4001"
-	"48015a160a00121276656e646f72206861726477617265204944";
-
-#define REG_EID 0x0A0027FFFE3B2AB2ull
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void fill_reg(struct csmp_db_rec *r, uint64_t eid, const char *sid)
-{
-	r->op = CSMP_DB_OP_REGISTER;
-	r->eid = eid;
-	r->ts_ms = now_ms();
-	memset(&r->addr, 0, sizeof(r->addr));
-	r->addr.sin6_family = AF_INET6;
-	r->addr.sin6_addr.s6_addr[0] = 0x20;
-	r->addr.sin6_addr.s6_addr[1] = 0x18;
-	r->addr.sin6_addr.s6_addr[15] = 0x88;
-	r->addr.sin6_port = htons(46790);
-	snprintf(r->session, sizeof(r->session), "%s", sid);
-	snprintf(r->group, sizeof(r->group), "meters");
-}
-
-/* Wait until producer p's records up to seq are committed (bounded). */
-static int wait_committed(struct csmp_db *db, unsigned int p, uint64_t seq)
-{
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (csmp_db_committed(db, p) >= seq)
-			return 0;
-		usleep(1000);
-	}
-	return -ETIMEDOUT;
-}
+#include "db_test.h"
 
 FIXTURE(db)
 {
@@ -119,36 +60,6 @@ FIXTURE_TEARDOWN(db)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	if (system(cmd))
 		TH_LOG("cleanup of %s failed", self->dir);
-}
-
-static int count_cb(void *ctx, const struct csmp_db_dev *d)
-{
-	(*(unsigned int *)ctx)++;
-	return 0;
-}
-
-static int copy_cb(void *ctx, const struct csmp_db_dev *d)
-{
-	*(struct csmp_db_dev *)ctx = *d;
-	return 0;
-}
-
-struct tlv_seen {
-	unsigned int n, ip_addrs;
-	size_t hw_len;
-};
-
-static int tlv_cb(void *ctx, uint32_t tlv, uint32_t idx, const void *v,
-		  size_t len, int64_t ts)
-{
-	struct tlv_seen *s = ctx;
-
-	s->n++;
-	if (tlv == CSMP_TLV_IP_ADDRESS)
-		s->ip_addrs++;
-	if (tlv == CSMP_TLV_HARDWARE_DESC)
-		s->hw_len = len;
-	return 0;
 }
 
 TEST_F(db, new_file_gets_current_schema_version)
@@ -327,6 +238,72 @@ TEST(newer_schema_is_refused)
 	sqlite3_close(sql);
 	EXPECT_EQ(-EPROTO, csmp_db_open(&o, &db, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "newer"));
+	unlink(path);
+}
+
+/* A file a csmpd of schema 2 left (before nodes and owners). */
+TEST(version_2_file_is_migrated_to_current)
+{
+	char path[] = "/tmp/csmp-test-v2-XXXXXX", err[256] = "";
+	struct csmp_db_opts o = { .path = path, .producers = 1, .node = 7 };
+	struct csmp_db_reader *rd;
+	struct csmp_db *db = NULL;
+	struct csmp_db_dev d;
+	uint64_t eid = 0x42;
+	sqlite3_stmt *st;
+	sqlite3 *sql;
+	int fd, rc;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &sql));
+	rc = sqlite3_exec(sql,
+		"CREATE TABLE devices (eid TEXT PRIMARY KEY NOT NULL,"
+		" session_id TEXT NOT NULL, addr TEXT NOT NULL,"
+		" port INTEGER NOT NULL, grp TEXT NOT NULL DEFAULT '',"
+		" first_reg INTEGER NOT NULL, last_reg INTEGER NOT NULL,"
+		" last_seen INTEGER NOT NULL,"
+		" registrations INTEGER NOT NULL DEFAULT 0,"
+		" reports INTEGER NOT NULL DEFAULT 0,"
+		" hw_model TEXT NOT NULL DEFAULT '',"
+		" hw_serial TEXT NOT NULL DEFAULT '',"
+		" fw_version TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+		"CREATE TABLE tlv_values (eid TEXT NOT NULL, tlv INTEGER NOT NULL,"
+		" idx INTEGER NOT NULL, value BLOB NOT NULL,"
+		" updated INTEGER NOT NULL, PRIMARY KEY (eid, tlv, idx))"
+		" WITHOUT ROWID;"
+		"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL,"
+		" value BLOB NOT NULL);"
+		"CREATE TABLE device_keys (eid TEXT PRIMARY KEY NOT NULL,"
+		" suite INTEGER NOT NULL, pub BLOB NOT NULL,"
+		" enrolled INTEGER NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO devices (eid, session_id, addr, port, first_reg,"
+		" last_reg, last_seen, registrations) VALUES"
+		" ('0000000000000042', '0001000000000042', '::1', 61628, 1, 2,"
+		" 3, 1);"
+		"PRAGMA user_version = 2", NULL, NULL, NULL);
+	ASSERT_EQ(SQLITE_OK, rc);
+	sqlite3_close(sql);
+	ASSERT_EQ(0, csmp_db_open(&o, &db, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	csmp_db_close(db);
+	ASSERT_EQ(0, csmp_db_reader_open(path, &rd, err, sizeof(err)));
+	ASSERT_EQ(0, csmp_db_devices(rd, &eid, copy_cb, &d));
+	EXPECT_STREQ("0001000000000042", d.session);
+	EXPECT_EQ(0, d.owner);
+	csmp_db_reader_close(rd);
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &sql));
+	rc = sqlite3_prepare_v2(sql, "SELECT (SELECT user_version FROM"
+				" pragma_user_version), (SELECT count(*) FROM"
+				" nodes)", -1, &st, NULL);
+	ASSERT_EQ(SQLITE_OK, rc);
+	ASSERT_EQ(SQLITE_ROW, sqlite3_step(st));
+	EXPECT_EQ(CSMP_DB_SCHEMA_VERSION, sqlite3_column_int(st, 0));
+	EXPECT_EQ(0, sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	sqlite3_close(sql);
 	unlink(path);
 }
 

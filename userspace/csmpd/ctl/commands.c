@@ -39,7 +39,8 @@ static json_t *dev_json(const struct csmp_db_dev *dv)
 
 	csmp_db_eid_str(dv->eid, eid);
 	inet_ntop(AF_INET6, &dv->addr.sin6_addr, addr, sizeof(addr));
-	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s}",
+	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,"
+			 "s:i,s:I}",
 			 "eid", eid, "session", dv->session, "addr", addr,
 			 "port", ntohs(dv->addr.sin6_port), "group", dv->group,
 			 "first_registration_ms", (json_int_t)dv->first_reg_ms,
@@ -48,7 +49,8 @@ static json_t *dev_json(const struct csmp_db_dev *dv)
 			 "registrations", (json_int_t)dv->registrations,
 			 "reports", (json_int_t)dv->reports,
 			 "hw_model", dv->hw_model, "hw_serial", dv->hw_serial,
-			 "fw_version", dv->fw_version);
+			 "fw_version", dv->fw_version, "owner", (int)dv->owner,
+			 "epoch", (json_int_t)dv->epoch);
 }
 
 struct stream {

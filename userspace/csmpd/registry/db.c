@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Registry persistence (db.h): schema and migrations, the writer thread
- * with group commit, the start-up load and the read side used by the
- * control socket. The writer decodes the TLVs of each record itself, so
- * the workers only copy bytes into their ring.
+ * Registry persistence (db.h): the writer thread with group commit and
+ * ack-after-commit publication, the start-up calls and the read side used
+ * by the control socket and csmpctl, over one of the storage backends of
+ * db_backend.h (SQLite or PostgreSQL, chosen by the target's form). The
+ * TLVs of each record are decoded here, in the writer, so the workers only
+ * copy bytes into their ring and both backends store the same values.
  */
-#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <linux/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,93 +23,8 @@
 #include <unistd.h>
 
 #include "csmp/tlv.h"
-#include "registry/db.h"
+#include "registry/db_backend.h"
 #include "server/ring.h"
-
-/*
- * Schema history: migrations[i] takes user_version i to i + 1. Never edit a
- * released step; append one.
- */
-static const char *const migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE devices ("
-	"  eid TEXT PRIMARY KEY NOT NULL,"	/* 16 upper-case hex digits */
-	"  session_id TEXT NOT NULL,"
-	"  addr TEXT NOT NULL,"
-	"  port INTEGER NOT NULL,"
-	"  grp TEXT NOT NULL DEFAULT '',"
-	"  first_reg INTEGER NOT NULL,"		/* ms since the epoch */
-	"  last_reg INTEGER NOT NULL,"
-	"  last_seen INTEGER NOT NULL,"
-	"  registrations INTEGER NOT NULL DEFAULT 0,"
-	"  reports INTEGER NOT NULL DEFAULT 0,"
-	"  hw_model TEXT NOT NULL DEFAULT '',"
-	"  hw_serial TEXT NOT NULL DEFAULT '',"
-	"  fw_version TEXT NOT NULL DEFAULT ''"
-	") WITHOUT ROWID;"
-	"CREATE TABLE tlv_values ("		/* latest value per TLV id */
-	"  eid TEXT NOT NULL,"
-	"  tlv INTEGER NOT NULL,"
-	"  idx INTEGER NOT NULL,"		/* table TLVs: instance number */
-	"  value BLOB NOT NULL,"
-	"  updated INTEGER NOT NULL,"
-	"  PRIMARY KEY (eid, tlv, idx)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE meta ("			/* daemon-wide state */
-	"  key TEXT PRIMARY KEY NOT NULL,"
-	"  value BLOB NOT NULL"
-	");",
-	/* 1 -> 2: enrolled device keys for uplink signatures */
-	"CREATE TABLE device_keys ("
-	"  eid TEXT PRIMARY KEY NOT NULL,"
-	"  suite INTEGER NOT NULL,"		/* enum csmp_sig_suite */
-	"  pub BLOB NOT NULL,"			/* raw public key */
-	"  enrolled INTEGER NOT NULL"		/* ms since the epoch */
-	") WITHOUT ROWID;",
-};
-
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
-	       CSMP_DB_SCHEMA_VERSION, "one migration per schema version");
-
-enum {
-	ST_REG,
-	ST_REPORT,
-	ST_TLV_DEL,
-	ST_TLV_INS,
-	ST_KEY,
-	ST_BEGIN,
-	ST_COMMIT,
-	ST__MAX,
-};
-
-static const char *const stmt_sql[ST__MAX] = {
-	[ST_REG] =
-	"INSERT INTO devices (eid, session_id, addr, port, grp, first_reg,"
-	" last_reg, last_seen, registrations, hw_model, hw_serial, fw_version)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, 1, ?7, ?8, ?9)"
-	" ON CONFLICT (eid) DO UPDATE SET session_id = excluded.session_id,"
-	" addr = excluded.addr, port = excluded.port, grp = excluded.grp,"
-	" last_reg = excluded.last_reg, last_seen = excluded.last_seen,"
-	" registrations = registrations + 1,"
-	" hw_model = CASE excluded.hw_model WHEN '' THEN hw_model"
-	"  ELSE excluded.hw_model END,"
-	" hw_serial = CASE excluded.hw_serial WHEN '' THEN hw_serial"
-	"  ELSE excluded.hw_serial END,"
-	" fw_version = CASE excluded.fw_version WHEN '' THEN fw_version"
-	"  ELSE excluded.fw_version END",
-	[ST_REPORT] =
-	"UPDATE devices SET last_seen = MAX(last_seen, ?2), addr = ?3,"
-	" port = ?4, reports = reports + ?5 WHERE eid = ?1",
-	[ST_TLV_DEL] = "DELETE FROM tlv_values WHERE eid = ?1 AND tlv = ?2",
-	[ST_TLV_INS] =
-	"INSERT OR REPLACE INTO tlv_values (eid, tlv, idx, value, updated)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_KEY] =
-	"INSERT OR REPLACE INTO device_keys (eid, suite, pub, enrolled)"
-	" VALUES (?1, ?2, ?3, ?4)",
-	[ST_BEGIN] = "BEGIN",
-	[ST_COMMIT] = "COMMIT",
-};
 
 struct csmp_db_prod {
 	struct csmp_spsc ring;
@@ -117,9 +35,8 @@ struct csmp_db_prod {
 };
 
 struct csmp_db {
-	sqlite3 *sql;
-	sqlite3_stmt *st[ST__MAX];
-	char *path;
+	struct csmp_db_conn *conn;
+	char *path;			/* the target as logs show it */
 	unsigned int nprod;
 	struct csmp_db_prod *prod;
 	unsigned int interval_ms;
@@ -137,10 +54,13 @@ struct csmp_db {
 	char fail_msg[256];
 	int64_t fail_since_us, fail_logged_us;
 	unsigned int fail_tries;
+	/* Writer only: this node's heartbeat (hb_us 0: none). */
+	struct csmp_db_node node;
+	int64_t hb_us, hb_next_us;
 };
 
 struct csmp_db_reader {
-	sqlite3 *sql;
+	struct csmp_db_conn *conn;
 };
 
 void csmp_db_eid_str(uint64_t eid, char out[17])
@@ -166,332 +86,67 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int sql_errno(int rc)
+static int64_t wall_ms(void)
 {
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_CANTOPEN:
-		return -ENOENT;
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
-	case SQLITE_FORMAT:
-		return -EBADMSG;
-	default:
-		return -EIO;
-	}
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(char *err, size_t errlen, int ret, const char *path,
-		const char *what, sqlite3 *sql)
+/* A URI, or key=value pairs (a keyword, then '='): libpq's two forms. */
+bool csmp_db_is_pg(const char *t)
 {
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s%s%s", path, what,
-			 sql ? ": " : "", sql ? sqlite3_errmsg(sql) : "");
-	return ret;
+	if (!t)
+		return false;
+	if (!strncmp(t, "postgresql://", 13) || !strncmp(t, "postgres://", 11))
+		return true;
+	while (*t == ' ')
+		t++;
+	if (!islower((unsigned char)*t))
+		return false;
+	while (islower((unsigned char)*t) || *t == '_')
+		t++;
+	while (*t == ' ')
+		t++;
+	return *t == '=';
 }
 
-static int exec_int(sqlite3 *sql, const char *q, int64_t *val)
+/* Logs and errors name the database, never its password. */
+void csmp_db_display(const char *t, char *out, size_t cap)
 {
-	sqlite3_stmt *st;
-	int rc;
+	const char *p, *at, *colon;
+	size_t n = 0;
 
-	rc = sqlite3_prepare_v2(sql, q, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*val = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
+	if (!cap)
+		return;
+	out[0] = 0;
+	if (!t)
+		return;
+	if (!csmp_db_is_pg(t)) {
+		snprintf(out, cap, "%s", t);
+		return;
 	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int migrate(sqlite3 *sql, const char *path, char *err, size_t errlen)
-{
-	int64_t ver = 0;
-	char q[64];
-	int rc;
-
-	rc = exec_int(sql, "PRAGMA user_version", &ver);
-	if (rc != SQLITE_OK)
-		return fail(err, errlen, sql_errno(rc), path,
-			    "cannot read the schema version", sql);
-	if (ver > CSMP_DB_SCHEMA_VERSION) {
-		snprintf(q, sizeof(q), "schema version %lld", (long long)ver);
-		if (err && errlen)
-			snprintf(err, errlen,
-				 "%s: %s is newer than this csmpd knows (%d)",
-				 path, q, CSMP_DB_SCHEMA_VERSION);
-		return -EPROTO;
-	}
-	for (; ver < CSMP_DB_SCHEMA_VERSION; ver++) {
-		rc = sqlite3_exec(sql, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return fail(err, errlen, sql_errno(rc), path,
-				    "cannot begin the schema migration", sql);
-		rc = sqlite3_exec(sql, migrations[ver], NULL, NULL, NULL);
-		if (rc == SQLITE_OK) {
-			snprintf(q, sizeof(q), "PRAGMA user_version = %lld",
-				 (long long)ver + 1);
-			rc = sqlite3_exec(sql, q, NULL, NULL, NULL);
+	p = strstr(t, "://");
+	at = p ? strchr(p + 3, '@') : NULL;
+	colon = at ? memchr(p + 3, ':', (size_t)(at - p - 3)) : NULL;
+	for (; *t && n + 4 < cap; t++) {
+		if (t == colon) {
+			n += (size_t)snprintf(out + n, cap - n, ":***");
+			t = at - 1;
+			continue;
 		}
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(sql, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			int ret = fail(err, errlen, sql_errno(rc), path,
-				       "schema migration failed", sql);
-
-			sqlite3_exec(sql, "ROLLBACK", NULL, NULL, NULL);
-			return ret;
+		if (!strncmp(t, "password=", 9)) {
+			n += (size_t)snprintf(out + n, cap - n, "password=***");
+			t += 9;
+			while (*t && *t != ' ' && *t != '&')
+				t++;
+			t--;
+			continue;
 		}
+		out[n++] = *t;
 	}
-	return 0;
-}
-
-int csmp_db_open(const struct csmp_db_opts *o, struct csmp_db **out,
-		 char *err, size_t errlen)
-{
-	unsigned int slots = o->ring_slots ? o->ring_slots : 4096;
-	struct csmp_db *db;
-	int64_t dummy;
-	unsigned int i;
-	int rc, ret;
-
-	if (!o->path || !*o->path || !o->producers)
-		return fail(err, errlen, -EINVAL, o->path ? o->path : "(null)",
-			    "no database path or no producer", NULL);
-	db = calloc(1, sizeof(*db));
-	if (!db)
-		return fail(err, errlen, -ENOMEM, o->path, "out of memory",
-			    NULL);
-	db->wake_fd = -1;
-	db->interval_ms = o->commit_interval_ms ? o->commit_interval_ms : 50;
-	db->batch = o->commit_batch ? o->commit_batch : 1024;
-	db->path = strdup(o->path);
-	if (!db->path) {
-		ret = fail(err, errlen, -ENOMEM, o->path, "out of memory",
-			   NULL);
-		goto err_free;
-	}
-
-	rc = sqlite3_open_v2(o->path, &db->sql,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail(err, errlen, sql_errno(rc), o->path,
-			   "cannot open", db->sql);
-		goto err_close_sql;
-	}
-	sqlite3_extended_result_codes(db->sql, 1);
-	if (sqlite3_db_readonly(db->sql, "main") == 1) {
-		ret = fail(err, errlen, -EACCES, o->path,
-			   "database is read-only", NULL);
-		goto err_close_sql;
-	}
-	/* The first statement reads the header: garbage fails here. */
-	rc = sqlite3_exec(db->sql, "PRAGMA journal_mode = WAL", NULL, NULL,
-			  NULL);
-	if (rc == SQLITE_OK)
-		rc = exec_int(db->sql, "SELECT count(*) FROM sqlite_schema",
-			      &dummy);
-	if (rc != SQLITE_OK) {
-		ret = fail(err, errlen, sql_errno(rc), o->path,
-			   "not a usable SQLite database", db->sql);
-		goto err_close_sql;
-	}
-	rc = sqlite3_exec(db->sql, o->sync_full ? "PRAGMA synchronous = FULL" :
-					"PRAGMA synchronous = NORMAL",
-			  NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(db->sql, 5000);
-	if (rc != SQLITE_OK) {
-		ret = fail(err, errlen, sql_errno(rc), o->path,
-			   "cannot configure", db->sql);
-		goto err_close_sql;
-	}
-	ret = migrate(db->sql, o->path, err, errlen);
-	if (ret)
-		goto err_close_sql;
-	/* A write proves the file and its directory (the WAL) are writable. */
-	rc = sqlite3_exec(db->sql, "BEGIN IMMEDIATE; COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail(err, errlen, sql_errno(rc), o->path,
-			   "database is not writable", db->sql);
-		goto err_close_sql;
-	}
-	for (i = 0; i < ST__MAX; i++) {
-		rc = sqlite3_prepare_v3(db->sql, stmt_sql[i], -1,
-					SQLITE_PREPARE_PERSISTENT, &db->st[i],
-					NULL);
-		if (rc != SQLITE_OK) {
-			ret = fail(err, errlen, sql_errno(rc), o->path,
-				   "unexpected schema", db->sql);
-			goto err_finalize;
-		}
-	}
-
-	db->nprod = o->producers;
-	db->prod = calloc(db->nprod, sizeof(*db->prod));
-	if (!db->prod) {
-		ret = fail(err, errlen, -ENOMEM, o->path, "out of memory",
-			   NULL);
-		goto err_finalize;
-	}
-	for (i = 0; i < db->nprod; i++)
-		db->prod[i].notify_fd = -1;
-	for (i = 0; i < db->nprod; i++) {
-		ret = csmp_spsc_init(&db->prod[i].ring, slots,
-				     sizeof(struct csmp_db_rec));
-		if (ret) {
-			fail(err, errlen, ret, o->path,
-			     "cannot allocate the record rings", NULL);
-			goto err_rings;
-		}
-		db->prod[i].notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (db->prod[i].notify_fd < 0) {
-			ret = fail(err, errlen, -errno, o->path,
-				   "eventfd", NULL);
-			goto err_rings;
-		}
-	}
-	db->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (db->wake_fd < 0) {
-		ret = fail(err, errlen, -errno, o->path, "eventfd", NULL);
-		goto err_rings;
-	}
-	*out = db;
-	return 0;
-
-err_rings:
-	for (i = 0; i < db->nprod; i++) {
-		csmp_spsc_fini(&db->prod[i].ring);
-		if (db->prod[i].notify_fd >= 0)
-			close(db->prod[i].notify_fd);
-	}
-	free(db->prod);
-err_finalize:
-	for (i = 0; i < ST__MAX; i++)
-		sqlite3_finalize(db->st[i]);
-err_close_sql:
-	sqlite3_close(db->sql);
-	free(db->path);
-err_free:
-	free(db);
-	return ret;
-}
-
-static void text_col(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
-#define DEV_COLS "eid, session_id, addr, port, grp, first_reg, last_reg," \
-		 " last_seen, registrations, reports, hw_model, hw_serial," \
-		 " fw_version"
-
-/* Fill d from a row of DEV_COLS. Returns 0 or -EBADMSG. */
-static int dev_from_row(sqlite3_stmt *st, struct csmp_db_dev *d)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	memset(d, 0, sizeof(*d));
-	if (csmp_db_eid_parse((const char *)sqlite3_column_text(st, 0),
-			      &d->eid))
-		return -EBADMSG;
-	text_col(st, 1, d->session, sizeof(d->session));
-	text_col(st, 2, addr, sizeof(addr));
-	d->addr.sin6_family = AF_INET6;
-	if (inet_pton(AF_INET6, addr, &d->addr.sin6_addr) != 1)
-		return -EBADMSG;
-	d->addr.sin6_port = htons((uint16_t)sqlite3_column_int(st, 3));
-	text_col(st, 4, d->group, sizeof(d->group));
-	d->first_reg_ms = sqlite3_column_int64(st, 5);
-	d->last_reg_ms = sqlite3_column_int64(st, 6);
-	d->last_seen_ms = sqlite3_column_int64(st, 7);
-	d->registrations = (uint64_t)sqlite3_column_int64(st, 8);
-	d->reports = (uint64_t)sqlite3_column_int64(st, 9);
-	text_col(st, 10, d->hw_model, sizeof(d->hw_model));
-	text_col(st, 11, d->hw_serial, sizeof(d->hw_serial));
-	text_col(st, 12, d->fw_version, sizeof(d->fw_version));
-	return 0;
-}
-
-/* Walk the rows of a prepared DEV_COLS query through cb. */
-static int walk_devices(sqlite3 *sql, sqlite3_stmt *st, csmp_db_dev_cb cb,
-			void *ctx, unsigned int *rows, char *err,
-			size_t errlen, const char *path)
-{
-	struct csmp_db_dev d;
-	int rc, ret;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (dev_from_row(st, &d))
-			return fail(err, errlen, -EBADMSG, path,
-				    "malformed device row", NULL);
-		(*rows)++;
-		ret = cb(ctx, &d);
-		if (ret)
-			return ret;
-	}
-	if (rc != SQLITE_DONE)
-		return fail(err, errlen, sql_errno(rc), path,
-			    "cannot read the devices", sql);
-	return 0;
-}
-
-int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx, char *err,
-		 size_t errlen)
-{
-	sqlite3_stmt *st;
-	unsigned int rows = 0;
-	int rc, ret;
-
-	rc = sqlite3_prepare_v2(db->sql, "SELECT " DEV_COLS " FROM devices",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return fail(err, errlen, sql_errno(rc), db->path,
-			    "cannot read the devices", db->sql);
-	ret = walk_devices(db->sql, st, cb, ctx, &rows, err, errlen, db->path);
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static void bind_eid(sqlite3_stmt *st, int col, uint64_t eid)
-{
-	char s[17];
-
-	csmp_db_eid_str(eid, s);
-	sqlite3_bind_text(st, col, s, 16, SQLITE_TRANSIENT);
-}
-
-/* Run one write statement. A failure fails the whole transaction (the
- * writer rolls it back and retries it): its message is kept for the
- * alarm, which the writer logs once per failure streak. */
-static int step_reset(struct csmp_db *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE)
-		snprintf(db->fail_msg, sizeof(db->fail_msg), "%s",
-			 sqlite3_errmsg(db->sql));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	out[n] = 0;
 }
 
 /* A string field of a TLV value, copied as text (protobuf field num). */
@@ -511,67 +166,52 @@ static void pb_string(const __u8 *v, __u32 len, __u32 num, char *out,
 	out[n] = 0;
 }
 
-/*
- * Store every TLV of the record as the device's latest value for its id:
- * the instances of one id replace the previous ones (tables come whole).
- */
-static int store_tlvs(struct csmp_db *db, const struct csmp_db_rec *r,
-		      char *hw_model, char *hw_serial, char *fw_version)
+int csmp_db_rec_tlvs(const struct csmp_db_rec *r, csmp_db_rec_tlv_cb cb,
+		     void *ctx, struct csmp_db_fields *f)
 {
 	uint32_t ids[CSMP_MAX_TLVS], count[CSMP_MAX_TLVS];
-	sqlite3_stmt *del = db->st[ST_TLV_DEL], *ins = db->st[ST_TLV_INS];
 	struct csmp_tlv_iter it;
 	struct csmp_tlv t;
 	unsigned int n = 0, k;
 	bool fw_running = false;
 	int ret;
 
+	memset(f, 0, sizeof(*f));
 	csmp_tlv_init(&it, r->payload, r->len);
 	while (csmp_tlv_next(&it, &t) == 1) {
 		const __u8 *v = r->payload + t.off;
 		__u64 running = 0;
+		bool first;
 
 		if (t.type == CSMP_TLV_SIGNATURE ||
 		    t.type == CSMP_TLV_SIGNATURE_VALIDITY)
 			continue;
 		for (k = 0; k < n && ids[k] != t.type; k++)
 			;
-		if (k == n) {
-			/* First instance in this message: it replaces the
-			 * whole previous set (tables come whole). */
+		first = k == n;
+		if (first) {
 			if (n == CSMP_MAX_TLVS)
 				break;
 			ids[n] = t.type;
 			count[n++] = 0;
-			bind_eid(del, 1, r->eid);
-			sqlite3_bind_int64(del, 2, t.type);
-			ret = step_reset(db, del);
-			if (ret)
-				return ret;
 		}
-		bind_eid(ins, 1, r->eid);
-		sqlite3_bind_int64(ins, 2, t.type);
-		sqlite3_bind_int64(ins, 3, count[k]++);
 		/* Vendor TLVs keep their header: PEN and type are in it. */
 		if (t.type == CSMP_TLV_VENDOR)
-			sqlite3_bind_blob(ins, 4, r->payload + t.hdr,
-					  (int)(t.off + t.len - t.hdr),
-					  SQLITE_STATIC);
+			ret = cb(ctx, t.type, first, count[k]++,
+				 r->payload + t.hdr, t.off + t.len - t.hdr);
 		else
-			sqlite3_bind_blob(ins, 4, v, (int)t.len, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 5, r->ts_ms);
-		ret = step_reset(db, ins);
+			ret = cb(ctx, t.type, first, count[k]++, v, t.len);
 		if (ret)
 			return ret;
 
-		if (t.type == CSMP_TLV_HARDWARE_DESC && !hw_model[0]) {
-			pb_string(v, t.len, 13, hw_model, CSMP_DB_TEXT_MAX);
-			pb_string(v, t.len, 11, hw_serial, CSMP_DB_TEXT_MAX);
+		if (t.type == CSMP_TLV_HARDWARE_DESC && !f->hw_model[0]) {
+			pb_string(v, t.len, 13, f->hw_model, CSMP_DB_TEXT_MAX);
+			pb_string(v, t.len, 11, f->hw_serial, CSMP_DB_TEXT_MAX);
 		}
 		if (t.type == CSMP_TLV_FIRMWARE_IMAGE_INFO && !fw_running) {
 			csmp_pb_find(v, t.len, 9, 0, &running, NULL, NULL);
-			if (running || !fw_version[0])
-				pb_string(v, t.len, 4, fw_version,
+			if (running || !f->fw_version[0])
+				pb_string(v, t.len, 4, f->fw_version,
 					  CSMP_DB_TEXT_MAX);
 			fw_running = running;
 		}
@@ -580,58 +220,192 @@ static int store_tlvs(struct csmp_db *db, const struct csmp_db_rec *r,
 	return 0;
 }
 
-static int apply(struct csmp_db *db, const struct csmp_db_rec *r)
+static bool int_col(const char *s, int64_t *v)
 {
-	char addr[INET6_ADDRSTRLEN] = "::";
-	char hw_model[CSMP_DB_TEXT_MAX] = "", hw_serial[CSMP_DB_TEXT_MAX] = "";
-	char fw_version[CSMP_DB_TEXT_MAX] = "";
-	sqlite3_stmt *st;
+	char *end;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return !errno && !*end;
+}
+
+int csmp_db_dev_from_text(struct csmp_db_dev *d, const char *const col[15])
+{
+	int64_t v[15];
+	unsigned int i;
+
+	memset(d, 0, sizeof(*d));
+	if (csmp_db_eid_parse(col[0], &d->eid))
+		return -EBADMSG;
+	snprintf(d->session, sizeof(d->session), "%s", col[1] ?: "");
+	d->addr.sin6_family = AF_INET6;
+	if (!col[2] || inet_pton(AF_INET6, col[2], &d->addr.sin6_addr) != 1)
+		return -EBADMSG;
+	snprintf(d->group, sizeof(d->group), "%s", col[4] ?: "");
+	for (i = 3; i < 15; i++)
+		if ((i == 3 || (i >= 5 && i <= 9) || i >= 13) &&
+		    !int_col(col[i], &v[i]))
+			return -EBADMSG;
+	d->addr.sin6_port = htons((uint16_t)v[3]);
+	d->first_reg_ms = v[5];
+	d->last_reg_ms = v[6];
+	d->last_seen_ms = v[7];
+	d->registrations = (uint64_t)v[8];
+	d->reports = (uint64_t)v[9];
+	snprintf(d->hw_model, sizeof(d->hw_model), "%s", col[10] ?: "");
+	snprintf(d->hw_serial, sizeof(d->hw_serial), "%s", col[11] ?: "");
+	snprintf(d->fw_version, sizeof(d->fw_version), "%s", col[12] ?: "");
+	d->owner = (uint16_t)v[13];
+	d->epoch = (uint64_t)v[14];
+	return 0;
+}
+
+static const struct csmp_db_backend *backend_of(const char *target)
+{
+	return csmp_db_is_pg(target) ? &csmp_db_pg : &csmp_db_sqlite;
+}
+
+static int fail(char *err, size_t errlen, int ret, const char *path,
+		const char *what)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, what);
+	return ret;
+}
+
+int csmp_db_open(const struct csmp_db_opts *o, struct csmp_db **out,
+		 char *err, size_t errlen)
+{
+	unsigned int slots = o->ring_slots ? o->ring_slots : 4096;
+	struct csmp_db_conn_opts co = {
+		.target = o->path,
+		.writer = true,
+		.sync_full = o->sync_full,
+		.node = o->node,
+	};
+	char shown[512];
+	struct csmp_db *db;
+	unsigned int i;
 	int ret;
 
-	if (r->op == CSMP_DB_OP_KEY) {
-		st = db->st[ST_KEY];
-		bind_eid(st, 1, r->eid);
-		sqlite3_bind_int(st, 2, r->pad);
-		sqlite3_bind_blob(st, 3, r->payload, r->len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, r->ts_ms);
-		return step_reset(db, st);
+	if (!o->path || !*o->path || !o->producers)
+		return fail(err, errlen, -EINVAL, o->path ? o->path : "(null)",
+			    "no database path or no producer");
+	csmp_db_display(o->path, shown, sizeof(shown));
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return fail(err, errlen, -ENOMEM, shown, "out of memory");
+	db->wake_fd = -1;
+	db->interval_ms = o->commit_interval_ms ? o->commit_interval_ms : 50;
+	db->batch = o->commit_batch ? o->commit_batch : 1024;
+	db->path = strdup(shown);
+	if (!db->path) {
+		ret = fail(err, errlen, -ENOMEM, shown, "out of memory");
+		goto err_free;
 	}
-	inet_ntop(AF_INET6, &r->addr.sin6_addr, addr, sizeof(addr));
-	ret = store_tlvs(db, r, hw_model, hw_serial, fw_version);
+	/* A cluster's nodes heartbeat; a single SQLite node only if asked. */
+	if (o->heartbeat_ms || csmp_db_is_pg(o->path))
+		db->hb_us = (int64_t)(o->heartbeat_ms ? o->heartbeat_ms :
+				      1000) * 1000;
+	db->node.node = o->node;
+	snprintf(db->node.addr, sizeof(db->node.addr), "%s",
+		 o->node_addr ? o->node_addr : "");
+	db->node.reply_port_lo = o->reply_port_lo;
+	db->node.reply_port_hi = o->reply_port_hi;
+	snprintf(db->node.state, sizeof(db->node.state), "up");
+	db->node.started_ms = wall_ms();
+
+	ret = backend_of(o->path)->open(&co, &db->conn, err, errlen);
 	if (ret)
-		return ret;
-	switch (r->op) {
-	case CSMP_DB_OP_REGISTER:
-		st = db->st[ST_REG];
-		bind_eid(st, 1, r->eid);
-		sqlite3_bind_text(st, 2, r->session,
-				  (int)strnlen(r->session, sizeof(r->session)),
-				  SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, addr, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 4, ntohs(r->addr.sin6_port));
-		sqlite3_bind_text(st, 5, r->group,
-				  (int)strnlen(r->group, sizeof(r->group)),
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, r->ts_ms);
-		sqlite3_bind_text(st, 7, hw_model, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 8, hw_serial, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, fw_version, -1, SQLITE_TRANSIENT);
-		return step_reset(db, st);
-	case CSMP_DB_OP_REPORT:
-	case CSMP_DB_OP_NOTIFY:
-		st = db->st[ST_REPORT];
-		bind_eid(st, 1, r->eid);
-		sqlite3_bind_int64(st, 2, r->ts_ms);
-		sqlite3_bind_text(st, 3, addr, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 4, ntohs(r->addr.sin6_port));
-		sqlite3_bind_int(st, 5, r->op == CSMP_DB_OP_REPORT);
-		return step_reset(db, st);
-	default:
-		/* Only this file's callers make records: never reached. */
-		snprintf(db->fail_msg, sizeof(db->fail_msg),
-			 "record with unknown op %u", r->op);
-		return -EINVAL;
+		goto err_free_path;
+
+	db->nprod = o->producers;
+	db->prod = calloc(db->nprod, sizeof(*db->prod));
+	if (!db->prod) {
+		ret = fail(err, errlen, -ENOMEM, shown, "out of memory");
+		goto err_close_conn;
 	}
+	for (i = 0; i < db->nprod; i++)
+		db->prod[i].notify_fd = -1;
+	for (i = 0; i < db->nprod; i++) {
+		ret = csmp_spsc_init(&db->prod[i].ring, slots,
+				     sizeof(struct csmp_db_rec));
+		if (ret) {
+			fail(err, errlen, ret, shown,
+			     "cannot allocate the record rings");
+			goto err_rings;
+		}
+		db->prod[i].notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (db->prod[i].notify_fd < 0) {
+			ret = fail(err, errlen, -errno, shown, "eventfd");
+			goto err_rings;
+		}
+	}
+	db->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (db->wake_fd < 0) {
+		ret = fail(err, errlen, -errno, shown, "eventfd");
+		goto err_rings;
+	}
+	*out = db;
+	return 0;
+
+err_rings:
+	for (i = 0; i < db->nprod; i++) {
+		csmp_spsc_fini(&db->prod[i].ring);
+		if (db->prod[i].notify_fd >= 0)
+			close(db->prod[i].notify_fd);
+	}
+	free(db->prod);
+err_close_conn:
+	db->conn->be->close(db->conn);
+err_free_path:
+	free(db->path);
+err_free:
+	free(db);
+	return ret;
+}
+
+int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx, char *err,
+		 size_t errlen)
+{
+	int ret;
+
+	db->conn->msg[0] = 0;
+	ret = db->conn->be->load(db->conn, cb, ctx);
+	if (ret && db->conn->msg[0])
+		fail(err, errlen, ret, db->path, db->conn->msg);
+	return ret;
+}
+
+int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx)
+{
+	return db->conn->be->keys(db->conn, cb, ctx);
+}
+
+int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,
+		     size_t cap)
+{
+	return db->conn->be->meta_get(db->conn, key, val, cap);
+}
+
+int csmp_db_meta_set(struct csmp_db *db, const char *key, const void *val,
+		     size_t len)
+{
+	if (db->started)
+		return -EBUSY;	/* the writer thread owns the connection */
+	return db->conn->be->meta_set(db->conn, key, val, len);
+}
+
+const char *csmp_db_name(const struct csmp_db *db)
+{
+	return db->path;
+}
+
+uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p)
+{
+	return csmp_spsc_depth(&db->prod[p].ring);
 }
 
 /* Records of producer p published but not yet in a transaction. */
@@ -712,8 +486,10 @@ static void failed(struct csmp_db *db)
 	int64_t now = mono_us();
 	unsigned int i;
 
-	if (!sqlite3_get_autocommit(db->sql))
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->conn->be->rollback(db->conn);
+	if (db->conn->msg[0])
+		snprintf(db->fail_msg, sizeof(db->fail_msg), "%s",
+			 db->conn->msg);
 	for (i = 0; i < db->nprod; i++)
 		db->prod[i].applied = 0;
 	atomic_fetch_add(&db->errors, 1);
@@ -749,17 +525,9 @@ static void recovered(struct csmp_db *db)
 static bool commit(struct csmp_db *db, bool ok)
 {
 	int64_t t0 = mono_us();
-	int rc;
 
-	if (ok) {
-		rc = sqlite3_step(db->st[ST_COMMIT]);
-		sqlite3_reset(db->st[ST_COMMIT]);
-		if (rc != SQLITE_DONE) {
-			snprintf(db->fail_msg, sizeof(db->fail_msg),
-				 "commit: %s", sqlite3_errmsg(db->sql));
-			ok = false;
-		}
-	}
+	if (ok && db->conn->be->commit(db->conn))
+		ok = false;
 	if (!ok) {
 		failed(db);
 		return false;
@@ -806,7 +574,8 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us,
 		while (*pending < db->batch &&
 		       (r = csmp_spsc_peek_at(&p->ring, p->applied))) {
 			if (!*pending) {
-				ret = step_reset(db, db->st[ST_BEGIN]);
+				db->conn->msg[0] = 0;
+				ret = db->conn->be->begin(db->conn);
 				if (ret)
 					return ret;
 				*first_us = mono_us();
@@ -819,7 +588,7 @@ static int fill(struct csmp_db *db, unsigned int *pending, int64_t *first_us,
 			if (r->op == CSMP_DB_OP_REGISTER ||
 			    r->op == CSMP_DB_OP_KEY)
 				*urgent = true;
-			ret = apply(db, r);
+			ret = db->conn->be->apply(db->conn, r);
 			if (ret)
 				return ret;
 		}
@@ -868,6 +637,23 @@ static int64_t commit_due(const struct csmp_db *db, int64_t first_us)
 	return gap < due ? gap : due;
 }
 
+/*
+ * This node is alive: its row of the nodes table, between transactions,
+ * every hb_us. A heartbeat that fails is tried again at the next one (a
+ * lost connection is re-established by the backend); its absence is what
+ * tells the cluster that this node cannot write.
+ */
+static void heartbeat(struct csmp_db *db, bool force)
+{
+	int64_t now = mono_us();
+
+	if (!db->hb_us || (!force && now < db->hb_next_us))
+		return;
+	db->hb_next_us = now + db->hb_us;
+	db->node.heartbeat_ms = wall_ms();
+	db->conn->be->heartbeat(db->conn, &db->node);
+}
+
 static void *writer(void *arg)
 {
 	struct csmp_db *db = arg;
@@ -876,8 +662,12 @@ static void *writer(void *arg)
 	bool urgent = false;
 
 	for (;;) {
-		int took = fill(db, &pending, &first_us, &urgent);
+		int took;
 		int64_t wait_us = 100000;
+
+		if (!pending)
+			heartbeat(db, false);
+		took = fill(db, &pending, &first_us, &urgent);
 
 		if (pending >= db->batch || ring_half_full(db) || urgent)
 			wait_us = 0;
@@ -930,11 +720,16 @@ static void *writer(void *arg)
 		}
 		atomic_store(&db->sleeping, 0);
 	}
-	if (held(db))
+	if (held(db)) {
 		fprintf(stderr, "%%CSMP-3-DB_WRITE: %s: stopping with %llu "
 			"records not committed: %s\n", db->path,
 			(unsigned long long)held(db),
 			db->fail_msg[0] ? db->fail_msg : "commit failed");
+	} else {
+		/* A clean stop: the cluster need not wait for a timeout. */
+		snprintf(db->node.state, sizeof(db->node.state), "down");
+		heartbeat(db, true);
+	}
 	return NULL;
 }
 
@@ -1026,9 +821,7 @@ void csmp_db_close(struct csmp_db *db)
 		}
 		pthread_join(db->thread, NULL);
 	}
-	for (i = 0; i < ST__MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_close(db->sql);
+	db->conn->be->close(db->conn);
 	for (i = 0; i < db->nprod; i++) {
 		csmp_spsc_fini(&db->prod[i].ring);
 		close(db->prod[i].notify_fd);
@@ -1039,174 +832,53 @@ void csmp_db_close(struct csmp_db *db)
 	free(db);
 }
 
-int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx)
-{
-	sqlite3_stmt *st;
-	uint64_t eid;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(db->sql, "SELECT eid, suite, pub FROM device_keys",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (csmp_db_eid_parse((const char *)sqlite3_column_text(st, 0),
-				      &eid))
-			continue;
-		ret = cb(ctx, eid, sqlite3_column_int(st, 1),
-			 sqlite3_column_blob(st, 2),
-			 (size_t)sqlite3_column_bytes(st, 2));
-		if (ret)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = sql_errno(rc);
-	sqlite3_finalize(st);
-	return ret;
-}
-
-uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p)
-{
-	return csmp_spsc_depth(&db->prod[p].ring);
-}
-
-int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,
-		     size_t cap)
-{
-	sqlite3_stmt *st;
-	int rc, ret;
-
-	rc = sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key = ?1",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(st, 0);
-
-		ret = n;
-		memcpy(val, sqlite3_column_blob(st, 0),
-		       (size_t)n < cap ? (size_t)n : cap);
-	} else {
-		ret = rc == SQLITE_DONE ? -ENOENT : sql_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int csmp_db_meta_set(struct csmp_db *db, const char *key, const void *val,
-		     size_t len)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db->started)
-		return -EBUSY;	/* the writer thread owns the connection */
-	rc = sqlite3_prepare_v2(db->sql,
-				"INSERT OR REPLACE INTO meta (key, value)"
-				" VALUES (?1, ?2)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, val, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
-}
-
 int csmp_db_reader_open(const char *path, struct csmp_db_reader **out,
 			char *err, size_t errlen)
 {
+	struct csmp_db_conn_opts co = { .target = path };
 	struct csmp_db_reader *r;
-	int rc, ret;
+	int ret;
 
+	if (!path || !*path)
+		return fail(err, errlen, -EINVAL, "(null)", "no database");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &r->sql, SQLITE_OPEN_READONLY |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		ret = fail(err, errlen, sql_errno(rc), path, "cannot open",
-			   r->sql);
-		goto err_close;
+	ret = backend_of(path)->open(&co, &r->conn, err, errlen);
+	if (ret) {
+		free(r);
+		return ret;
 	}
-	sqlite3_busy_timeout(r->sql, 2000);
 	*out = r;
 	return 0;
-
-err_close:
-	sqlite3_close(r->sql);
-	free(r);
-	return ret;
 }
 
 void csmp_db_reader_close(struct csmp_db_reader *r)
 {
 	if (!r)
 		return;
-	sqlite3_close(r->sql);
+	r->conn->be->close(r->conn);
 	free(r);
 }
 
 int csmp_db_count(struct csmp_db_reader *r, uint64_t *n)
 {
-	int64_t v = 0;
-	int rc;
-
-	rc = exec_int(r->sql, "SELECT count(*) FROM devices", &v);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	*n = (uint64_t)v;
-	return 0;
+	return r->conn->be->count(r->conn, n);
 }
 
 int csmp_db_devices(struct csmp_db_reader *r, const uint64_t *eid,
 		    csmp_db_dev_cb cb, void *ctx)
 {
-	sqlite3_stmt *st;
-	unsigned int rows = 0;
-	int rc, ret;
-
-	rc = sqlite3_prepare_v2(r->sql, eid ?
-				"SELECT " DEV_COLS " FROM devices WHERE eid = ?1" :
-				"SELECT " DEV_COLS " FROM devices ORDER BY eid",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	if (eid)
-		bind_eid(st, 1, *eid);
-	ret = walk_devices(r->sql, st, cb, ctx, &rows, NULL, 0, "");
-	sqlite3_finalize(st);
-	if (!ret && eid && !rows)
-		return -ENOENT;
-	return ret;
+	return r->conn->be->devices(r->conn, eid, cb, ctx);
 }
 
 int csmp_db_tlvs(struct csmp_db_reader *r, uint64_t eid, csmp_db_tlv_cb cb,
 		 void *ctx)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	return r->conn->be->tlvs(r->conn, eid, cb, ctx);
+}
 
-	rc = sqlite3_prepare_v2(r->sql,
-				"SELECT tlv, idx, value, updated FROM tlv_values"
-				" WHERE eid = ?1 ORDER BY tlv, idx", -1, &st,
-				NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	bind_eid(st, 1, eid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(ctx, (uint32_t)sqlite3_column_int64(st, 0),
-			 (uint32_t)sqlite3_column_int64(st, 1),
-			 sqlite3_column_blob(st, 2),
-			 (size_t)sqlite3_column_bytes(st, 2),
-			 sqlite3_column_int64(st, 3));
-		if (ret)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = sql_errno(rc);
-	sqlite3_finalize(st);
-	return ret;
+int csmp_db_nodes(struct csmp_db_reader *r, csmp_db_node_cb cb, void *ctx)
+{
+	return r->conn->be->nodes(r->conn, cb, ctx);
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The device registry's persistence: a SQLite database in WAL mode written
- * by one writer thread with group commit, fed by the workers through one
- * lock-free ring per worker (workers never touch SQLite and never wait).
+ * The device registry's persistence: a database written by one writer
+ * thread with group commit, fed by the workers through one lock-free ring
+ * per worker (workers never touch the database and never wait). The
+ * database is a SQLite file in WAL mode (the embedded default) or, for a
+ * cluster of nodes sharing one registry, PostgreSQL: a target that starts
+ * with postgresql:// or postgres://, or a libpq key=value connection
+ * string (one containing '='), selects PostgreSQL (db_backend.h).
  *
  * Durability contract: while the database can be written, a record pushed
  * at time T is committed by T + commit_interval + the commit's own
@@ -13,16 +17,22 @@
  * a producer which of its records are durable and the eventfd of
  * csmp_db_notify_fd() fires after each commit that covered some of them, so
  * csmpd holds a registration's answer until its record is committed
- * (ack-after-commit). A transaction that fails (disk full, I/O error) is
- * rolled back and retried from the same records, with a back-off of 50 ms
- * doubling to 1 s, until it commits: nothing is published as committed
- * that is not, the records wait in their rings meanwhile (a full ring
- * refuses new ones), and %CSMP-2-DB_WRITE is logged when the failure
- * starts and every 10 s while it lasts, %CSMP-5-DB_RECOVERED when it ends.
- * With synchronous=FULL (db-sync = full, the default) a commit is one fsync
- * of the WAL and survives a power failure; synchronous=NORMAL survives the
- * death of the process (kill -9) but may lose the last commits to a power
- * failure.
+ * (ack-after-commit). A transaction that fails (disk full, I/O error, the
+ * PostgreSQL server gone) is rolled back and retried from the same
+ * records, with a back-off of 50 ms doubling to 1 s, until it commits (a
+ * lost PostgreSQL connection is re-established at each attempt): nothing
+ * is published as committed that is not, the records wait in their rings
+ * meanwhile (a full ring refuses new ones), and %CSMP-2-DB_WRITE is logged
+ * when the failure starts and every 10 s while it lasts,
+ * %CSMP-5-DB_RECOVERED when it ends. A commit whose outcome is unknown
+ * (the connection died during COMMIT) is retried too: a record may then be
+ * applied twice (a registration counted twice), never lost.
+ * SQLite: with synchronous=FULL (db-sync = full, the default) a commit is
+ * one fsync of the WAL and survives a power failure; synchronous=NORMAL
+ * survives the death of the process (kill -9) but may lose the last
+ * commits to a power failure. PostgreSQL: the writer's session runs with
+ * synchronous_commit = on whatever db-sync says, so COMMIT returns once
+ * the server has flushed its WAL (the server's own fsync setting rules).
  */
 #ifndef CSMPD_DB_H
 #define CSMPD_DB_H
@@ -32,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CSMP_DB_SCHEMA_VERSION	2
+#define CSMP_DB_SCHEMA_VERSION	3
 #define CSMP_DB_PAYLOAD_MAX	1536	/* CSMP TLVs kept per record */
 #define CSMP_DB_GROUP_MAX	32
 #define CSMP_DB_SESSION_MAX	17	/* 16 characters + NUL */
@@ -74,6 +84,21 @@ struct csmp_db_dev {
 	char hw_model[CSMP_DB_TEXT_MAX];	/* HardwareDesc.entPhysicalModelName */
 	char hw_serial[CSMP_DB_TEXT_MAX];	/* HardwareDesc.entPhysicalSerialNum */
 	char fw_version[CSMP_DB_TEXT_MAX];	/* running FirmwareImageInfo.version */
+	uint16_t owner;			/* node (backend id) that owns it;
+					 * 0: none recorded */
+	uint64_t epoch;			/* ownership changes so far */
+};
+
+/* A node of the cluster as its heartbeats record it. */
+struct csmp_db_node {
+	uint16_t node;			/* backend id */
+	char addr[CSMP_DB_TEXT_MAX];	/* where the LB reaches it */
+	uint16_t reply_port_lo;		/* its block of request source ports */
+	uint16_t reply_port_hi;
+	char state[16];			/* up, draining, down */
+	int64_t started_ms;
+	int64_t heartbeat_ms;		/* the database's clock */
+	uint64_t epoch;			/* starts of this node so far */
 };
 
 struct csmp_db_opts {
@@ -83,6 +108,11 @@ struct csmp_db_opts {
 	unsigned int commit_interval_ms;	/* 0: 50 */
 	unsigned int commit_batch;	/* 0: 1024 */
 	bool sync_full;			/* synchronous=FULL instead of NORMAL */
+	/* This node, as the nodes table records it. */
+	uint16_t node;			/* backend id */
+	const char *node_addr;		/* NULL: "" */
+	uint16_t reply_port_lo, reply_port_hi;
+	unsigned int heartbeat_ms;	/* 0: 1000 */
 };
 
 struct csmp_db_stats {
@@ -98,15 +128,16 @@ struct csmp_db_stats {
 struct csmp_db;
 
 /*
- * Open (or create) the database, check it is a writable SQLite file, and
- * migrate its schema to CSMP_DB_SCHEMA_VERSION. On failure returns -errno
- * and a one-line reason in err ("PATH: file is not a database").
+ * Open (or create) the database, check it can be written, and migrate its
+ * schema to CSMP_DB_SCHEMA_VERSION. On failure returns -errno and a
+ * one-line reason in err ("PATH: file is not a database").
  */
 int csmp_db_open(const struct csmp_db_opts *o, struct csmp_db **out,
 		 char *err, size_t errlen);
 
-/* Call cb for every stored device (at start, before the workers run). A
- * non-zero return from cb stops the walk and is returned. */
+/* Call cb for every stored device this node owns (at start, before the
+ * workers run; SQLite: every device). A non-zero return from cb stops the
+ * walk and is returned. */
 typedef int (*csmp_db_dev_cb)(void *ctx, const struct csmp_db_dev *d);
 int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx,
 		 char *err, size_t errlen);
@@ -129,6 +160,9 @@ int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx);
 /* Records waiting in producer p's ring (a gauge). */
 uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p);
 
+/* The database as logs name it (a connection string without password). */
+const char *csmp_db_name(const struct csmp_db *db);
+
 /* Start the writer thread. */
 int csmp_db_start(struct csmp_db *db);
 
@@ -149,15 +183,17 @@ void csmp_db_get_stats(struct csmp_db *db, struct csmp_db_stats *s);
 void csmp_db_close(struct csmp_db *db);
 
 /*
- * Read side, for the control thread: its own read-only connection, which
- * WAL lets read while the writer writes. It sees committed records only.
+ * Read side, for the control thread and csmpctl: its own read-only
+ * connection, which reads while the writer writes (SQLite: WAL). It sees
+ * committed records only.
  */
 struct csmp_db_reader;
 int csmp_db_reader_open(const char *path, struct csmp_db_reader **out,
 			char *err, size_t errlen);
 void csmp_db_reader_close(struct csmp_db_reader *r);
 int csmp_db_count(struct csmp_db_reader *r, uint64_t *n);
-/* One device (eid != NULL; -ENOENT when unknown) or all of them. */
+/* One device (eid != NULL; -ENOENT when unknown) or all of them. cb must
+ * not use the reader (PostgreSQL streams the rows on its connection). */
 int csmp_db_devices(struct csmp_db_reader *r, const uint64_t *eid,
 		    csmp_db_dev_cb cb, void *ctx);
 /* The latest value of every TLV the device sent (raw protobuf bytes). */
@@ -165,6 +201,14 @@ typedef int (*csmp_db_tlv_cb)(void *ctx, uint32_t tlv, uint32_t idx,
 			      const void *val, size_t len, int64_t ts_ms);
 int csmp_db_tlvs(struct csmp_db_reader *r, uint64_t eid, csmp_db_tlv_cb cb,
 		 void *ctx);
+/* Every node that ever heartbeat, by backend id. */
+typedef int (*csmp_db_node_cb)(void *ctx, const struct csmp_db_node *n);
+int csmp_db_nodes(struct csmp_db_reader *r, csmp_db_node_cb cb, void *ctx);
+
+/* True when target names a PostgreSQL database rather than a file. */
+bool csmp_db_is_pg(const char *target);
+/* target as logs show it: a PostgreSQL conninfo without its password. */
+void csmp_db_display(const char *target, char *out, size_t cap);
 
 /* EID <-> the 16 upper-case hex digits of the DeviceID TLV. */
 void csmp_db_eid_str(uint64_t eid, char out[17]);

@@ -234,7 +234,7 @@ static int bucket_key(struct csmpd_daemon *d, struct csmp_db *db)
 			       sizeof(d->bucket_key));
 	if (ret)
 		csmpd_log(CSMPD_CRIT, "DB_OPEN",
-			  "%s: cannot store the shard key: %s", d->cfg.db_path,
+			  "%s: cannot store the shard key: %s", csmp_db_name(db),
 			  strerror(-ret));
 	return ret;
 }
@@ -250,6 +250,9 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 		.commit_interval_ms = file ? c->conf.commit_interval_ms : 0,
 		.commit_batch = file ? c->conf.commit_batch : 0,
 		.sync_full = !file || c->conf.db_sync_full,
+		.node = d->cfg.backend_id,
+		.reply_port_lo = d->cfg.reply.lo,
+		.reply_port_hi = d->cfg.reply.hi,
 	};
 	struct load_ctx lc = { .d = d };
 	struct csmpd_registry *reg;
@@ -275,7 +278,7 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 	ret = csmp_db_keys(reg->db, key_from_db, d);
 	if (ret) {
 		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s: device keys: %s",
-			  d->cfg.db_path, strerror(-ret));
+			  csmp_db_name(reg->db), strerror(-ret));
 		goto err;
 	}
 	ret = csmp_db_load(reg->db, load_one, &lc, err, sizeof(err));
@@ -284,12 +287,13 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 		goto err;
 	}
 	csmpd_log(CSMPD_NOTICE, "REGISTRY_LOADED",
-		  "%u devices resumed from %s%s", lc.n, d->cfg.db_path,
+		  "%u devices resumed from %s%s", lc.n, csmp_db_name(reg->db),
 		  lc.bad ? " (some SessionIDs clashed: those re-register)" : "");
 	for (i = 0; i < d->n_workers; i++)
 		d->workers[i].commit_fd = csmp_db_notify_fd(reg->db, i);
 	csmpd_log(CSMPD_INFO, "REGISTRY",
-		  "%s: db-sync %s, registrations answered %s", d->cfg.db_path,
+		  "%s: db-sync %s, registrations answered %s",
+		  csmp_db_name(reg->db),
 		  dbo.sync_full ? "full" : "normal",
 		  d->cfg.ack_after_commit ?
 		  "once their record is committed (ack-after-commit)" :
