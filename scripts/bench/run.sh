@@ -19,8 +19,11 @@ if [ ${#suites[@]} = 0 ]; then
 	done
 fi
 rc=0
+loads=()
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 for s in "${suites[@]}"; do
-	echo "== bench $s"
+	echo "== bench $s (load average $(loadavg))"
+	loads+=("$s: $(loadavg) at the start")
 	if ! bash "scripts/bench/$s.sh"; then
 		echo "bench $s failed" >&2
 		rc=1
@@ -34,6 +37,11 @@ done
 	echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')). Figures are ratios measured"
 	echo "side by side in one run; absolute numbers are for this machine only. Each suite's raw figures are"
 	echo "in \`build/bench/<suite>.json\`."
+	echo
+	echo "Load average (1, 5, 15 min) when each suite started; figures taken well above 1 are not"
+	echo "those of a quiet machine:"
+	echo
+	for l in "${loads[@]}"; do echo "- $l"; done
 	for f in "$out"/*.md; do
 		[ -f "$f" ] || continue
 		echo
