@@ -5,9 +5,11 @@
  * 6979 A.2.5's known answers (its k fed into a pool entry, r and s compared
  * exactly); an empty pool signing afresh; no pair used twice; a used pair
  * wiped; the ring memory locked, out of core dumps and empty in a forked
- * child; the refill thread at idle priority, refilling and paced.
+ * child; the refill thread at idle priority, refilling and paced, and
+ * feeding two signing threads at once.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -427,6 +429,19 @@ TEST(a_forked_child_never_sees_the_pairs)
 	fix_free(&f);
 }
 
+/* The harness's timeout is per fixture: give the idle thread time. */
+FIXTURE(idle) {
+	int unused;
+};
+
+FIXTURE_SETUP(idle)
+{
+}
+
+FIXTURE_TEARDOWN(idle)
+{
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -447,19 +462,6 @@ static int wait_avail(struct csmp_sigpool *p, uint32_t want)
 		usleep(2000);
 	}
 	return 0;
-}
-
-/* The harness's timeout is per fixture: give the idle thread time. */
-FIXTURE(idle) {
-	int unused;
-};
-
-FIXTURE_SETUP(idle)
-{
-}
-
-FIXTURE_TEARDOWN(idle)
-{
 }
 
 TEST_F_TIMEOUT(idle, refill_thread_fills_at_idle_priority_and_refills, 150)
@@ -483,6 +485,91 @@ TEST_F_TIMEOUT(idle, refill_thread_fills_at_idle_priority_and_refills, 150)
 	EXPECT_EQ(64u + 40u, ps.made);
 	EXPECT_EQ(0u, ps.errors);
 	fix_free(&f);
+}
+
+/*
+ * Two workers, each with its own ring, signing while the refill thread
+ * fills both: every signature verifies, no r appears twice across both,
+ * and each signature is counted once, pooled or afresh.
+ */
+#define CONC_SIGNS	300
+
+struct conc_arg {
+	struct csmp_key *key;
+	struct csmp_signer *signer;
+	uint8_t rs[CONC_SIGNS * 32];
+	unsigned int first;
+	int bad;
+};
+
+static void *conc_worker(void *v)
+{
+	struct conc_arg *a = v;
+	unsigned int i;
+
+	for (i = 0; i < CONC_SIGNS; i++) {
+		uint8_t buf[256], s[32];
+		const uint8_t *sig;
+		size_t sl, rl;
+		int len = sign_one(a->signer, buf, sizeof(buf), a->first + i);
+
+		if (len <= 0 || inner_sig(buf, (size_t)len, &sig, &sl, &rl) ||
+		    !evp_verify(a->key->pkey, sig, sl, buf, rl) ||
+		    sig_r_s(sig, sl, a->rs + 32 * i, s)) {
+			a->bad++;
+			break;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(idle, two_workers_sign_while_the_refill_thread_fills, 150)
+{
+	struct csmp_sigpool_opts o = { .rings = 2, .entries = 32 };
+	static struct conc_arg a[2];
+	static uint8_t all[2 * CONC_SIGNS * 32];
+	struct csmp_signer_stats st;
+	struct csmp_sigpool_stats ps;
+	struct csmp_sigpool *pool;
+	struct csmp_key *key;
+	pthread_t th[2];
+	uint64_t pooled = 0;
+	int i;
+
+	ASSERT_EQ(0, csmp_key_generate(CSMP_SUITE_P256, &key));
+	ASSERT_EQ(0, csmp_sigpool_new(key, &o, &pool));
+	for (i = 0; i < 2; i++) {
+		a[i].key = key;
+		a[i].first = (unsigned int)i * CONC_SIGNS;
+		ASSERT_EQ(0, csmp_signer_new(key, 0, &a[i].signer));
+		ASSERT_EQ(0, csmp_signer_set_pool(a[i].signer, pool,
+						  (unsigned int)i));
+	}
+	ASSERT_EQ(0, csmp_sigpool_start(pool));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, conc_worker, &a[i]));
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	csmp_sigpool_stop(pool);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, a[i].bad);
+		csmp_signer_stats(a[i].signer, &st);
+		EXPECT_EQ((uint64_t)CONC_SIGNS, st.signs);
+		EXPECT_EQ((uint64_t)CONC_SIGNS, st.pool_signs + st.pool_empty);
+		pooled += st.pool_signs;
+		memcpy(all + i * CONC_SIGNS * 32, a[i].rs, sizeof(a[i].rs));
+	}
+	EXPECT_TRUE(all_distinct(all, 2 * CONC_SIGNS));
+	csmp_sigpool_stats(pool, &ps);
+	TH_LOG("%llu of %d signatures pooled, %llu pairs made",
+	       (unsigned long long)pooled, 2 * CONC_SIGNS,
+	       (unsigned long long)ps.made);
+	EXPECT_EQ(pooled, ps.taken);
+	EXPECT_EQ(ps.made, ps.taken + ps.avail);
+	for (i = 0; i < 2; i++)
+		csmp_signer_free(a[i].signer);
+	csmp_sigpool_free(pool);
+	csmp_key_put(key);
 }
 
 TEST(refill_thread_keeps_to_its_rate)
