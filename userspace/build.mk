@@ -16,13 +16,16 @@ PROGS_BIN	:= $(addprefix $(B)/bin/,$(PROGS))
 
 prog_dir	= $(if $(filter csmpd csmpctl,$(1)),userspace/$(1),userspace/tools/$(1))
 prog_srcs	= $(if $(filter csmpd,$(1)),$(CSMPD_SRCS),\
-		  $(wildcard $(call prog_dir,$(1))/*.c))
+		  $(wildcard $(call prog_dir,$(1))/*.c) \
+		  $(if $(filter csmpctl,$(1)),$(CSMPCTL_DB_SRCS)))
 
 # csmpd is laid out by function, one directory per room
 # (userspace/csmpd/README.md); its files include each other by room,
 # "registry/db.h", from the top of userspace/csmpd.
 CSMPD_SRCS	:= $(wildcard userspace/csmpd/*.c userspace/csmpd/*/*.c)
 CSMPD_CFLAGS	:= -Iuserspace/csmpd
+# csmpctl devices --db reads a registry itself, through csmpd's backends.
+CSMPCTL_DB_SRCS	:= $(wildcard userspace/csmpd/registry/db*.c)
 
 LIBCSMP		:= $(B)/lib/libcsmp.a
 LIBCSMP_SAN	:= $(B)/lib/libcsmp-san.a
@@ -74,7 +77,8 @@ $(B)/obj/rel/$(B)/gen/%.o $(B)/obj/san/$(B)/gen/%.o $(B)/obj/fuzz/$(B)/gen/%.o: 
 	BASE_CFLAGS += -w
 
 $(B)/obj/rel/userspace/csmpd/%.o $(B)/obj/san/userspace/csmpd/%.o \
-$(B)/obj/fuzz/userspace/csmpd/%.o: BASE_CFLAGS += $(CSMPD_CFLAGS)
+$(B)/obj/fuzz/userspace/csmpd/%.o $(B)/obj/rel/userspace/csmpctl/devices.o: \
+	BASE_CFLAGS += $(CSMPD_CFLAGS)
 
 $(LIBCSMP): $(patsubst %.c,$(B)/obj/rel/%.o,$(LIB_SRCS))
 $(LIBCSMP_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(LIB_SRCS))

@@ -68,6 +68,8 @@ check "csmp-sim: 2000 devices registered ($(jq -c '{registered,reg_attempts,repo
 	test "$(jq .registered "$tmp/sim.json")" = 2000
 check "every simulated device is in the database, owned by this node" \
 	test "$(pg_sql "SELECT count(*) FROM devices WHERE eid LIKE '00C6%' AND owner = $NODE")" = 2000
+check "csmpctl devices --db (no csmpd asked) lists them with their owner node" \
+	test "$("$CTL" devices --db "$PG_CONN" | awk '$1 ~ /^00C6/ && $NF == "00b7"' | wc -l)" = 2000
 check "the node heartbeats into the nodes table (state up, last beat < 3 s ago)" \
 	test "$(pg_sql "SELECT state || ' ' || (extract(epoch FROM clock_timestamp()) * 1000 - heartbeat < 3000) FROM nodes WHERE node = $NODE")" = "up true"
 kill -KILL "$pid"

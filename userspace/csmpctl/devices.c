@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl_common.h"
+#include "registry/db.h"
 
 static void fmt_ms(json_t *v, char *out, size_t cap)
 {
@@ -40,11 +41,12 @@ static void print_one(json_t *d)
 	       "First registered  %s\nLast registered   %s\n"
 	       "Last seen         %s\nRegistrations     %lld\n"
 	       "Reports           %lld\nHardware          %s (serial %s)\n"
-	       "Firmware          %s\n",
+	       "Firmware          %s\nOwner             %04llx (epoch %lld)\n",
 	       S(d, "eid"), S(d, "session"), S(d, "addr"), I(d, "port"),
 	       *S(d, "group") ? S(d, "group") : "-", first, last, seen,
 	       I(d, "registrations"), I(d, "reports"), S(d, "hw_model"),
-	       S(d, "hw_serial"), S(d, "fw_version"));
+	       S(d, "hw_serial"), S(d, "fw_version"), I(d, "owner"),
+	       I(d, "epoch"));
 	json_array_foreach(json_object_get(d, "tlvs"), i, t) {
 		char *v = json_dumps(json_object_get(t, "value"),
 				     JSON_COMPACT | JSON_ENCODE_ANY);
@@ -57,8 +59,9 @@ static void print_one(json_t *d)
 
 static void devices_usage(FILE *f)
 {
-	fprintf(f, "usage: csmpctl devices [--json] [--count | EID]\n"
+	fprintf(f, "usage: csmpctl devices [--json] [--db CONNINFO] [--count | EID]\n"
 		   "The registered devices, their count, or one device in detail.\n"
+		   "--db reads the registry itself (a cluster's PostgreSQL, or a SQLite file).\n"
 		   "Example: csmpctl --control ./run/control.sock devices 0A0027FFFE3B2AB2\n");
 }
 
@@ -67,9 +70,12 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 	static const struct option lo[] = {
 		{ "count", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
 		{ 0 },
 	};
 	bool count = false, json = o->json;
+	const char *db = NULL;
+	char err[512];
 	json_t *req, *resp, *d;
 	size_t i;
 	int opt, ret;
@@ -82,6 +88,9 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 		case 'j':
 			json = true;
 			break;
+		case 'd':
+			db = optarg;
+			break;
 		default:
 			devices_usage(stderr);
 			return 2;
@@ -92,7 +101,16 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 		json_object_set_new(req, "count", json_true());
 	if (optind < argc)
 		json_object_set_new(req, "eid", json_string(argv[optind]));
-	ret = csmpctl_call(o, req, &resp);
+	if (!db) {
+		ret = csmpctl_call(o, req, &resp);
+	} else {
+		json_decref(req);
+		ret = csmp_db_devices_answer(db, count, optind < argc ?
+					     argv[optind] : NULL, &resp, err,
+					     sizeof(err)) ? 1 : 0;
+		if (ret)
+			fprintf(stderr, "csmpctl: %s\n", err);
+	}
 	if (ret)
 		return ret;
 	if (json) {
@@ -104,9 +122,9 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 	} else if ((d = json_object_get(resp, "device"))) {
 		print_one(d);
 	} else {
-		printf("%-16s  %-16s  %-40s  %-10s  %6s  %6s  %s\n", "EID",
-		       "SESSION", "ADDRESS", "GROUP", "REGS", "REPORTS",
-		       "LAST SEEN");
+		printf("%-16s  %-16s  %-40s  %-10s  %6s  %6s  %-20s  %s\n",
+		       "EID", "SESSION", "ADDRESS", "GROUP", "REGS", "REPORTS",
+		       "LAST SEEN", "OWNER");
 		json_array_foreach(json_object_get(resp, "devices"), i, d) {
 			char seen[32], addr[64];
 
@@ -114,10 +132,11 @@ static int cmd_devices(int argc, char **argv, const struct csmpctl_opts *o)
 			       sizeof(seen));
 			snprintf(addr, sizeof(addr), "[%s]:%lld", S(d, "addr"),
 				 I(d, "port"));
-			printf("%-16s  %-16s  %-40s  %-10s  %6lld  %6lld  %s\n",
+			printf("%-16s  %-16s  %-40s  %-10s  %6lld  %6lld  %-20s  %04llx\n",
 			       S(d, "eid"), S(d, "session"), addr,
 			       *S(d, "group") ? S(d, "group") : "-",
-			       I(d, "registrations"), I(d, "reports"), seen);
+			       I(d, "registrations"), I(d, "reports"), seen,
+			       I(d, "owner"));
 		}
 	}
 	json_decref(resp);

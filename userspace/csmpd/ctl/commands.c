@@ -33,26 +33,6 @@ struct csmpd_ctl {
 
 /* ---- devices -------------------------------------------------------------- */
 
-static json_t *dev_json(const struct csmp_db_dev *dv)
-{
-	char eid[17], addr[INET6_ADDRSTRLEN] = "";
-
-	csmp_db_eid_str(dv->eid, eid);
-	inet_ntop(AF_INET6, &dv->addr.sin6_addr, addr, sizeof(addr));
-	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,"
-			 "s:i,s:I}",
-			 "eid", eid, "session", dv->session, "addr", addr,
-			 "port", ntohs(dv->addr.sin6_port), "group", dv->group,
-			 "first_registration_ms", (json_int_t)dv->first_reg_ms,
-			 "last_registration_ms", (json_int_t)dv->last_reg_ms,
-			 "last_seen_ms", (json_int_t)dv->last_seen_ms,
-			 "registrations", (json_int_t)dv->registrations,
-			 "reports", (json_int_t)dv->reports,
-			 "hw_model", dv->hw_model, "hw_serial", dv->hw_serial,
-			 "fw_version", dv->fw_version, "owner", (int)dv->owner,
-			 "epoch", (json_int_t)dv->epoch);
-}
-
 struct stream {
 	struct csmpd_ctl *c;
 	struct csmp_ctl_req *r;
@@ -63,7 +43,7 @@ struct stream {
 static int stream_dev(void *arg, const struct csmp_db_dev *dv)
 {
 	struct stream *s = arg;
-	json_t *j = dev_json(dv);
+	json_t *j = csmp_db_dev_json(dv);
 	char *txt;
 	int ret;
 
@@ -84,7 +64,7 @@ static int one_dev(void *arg, const struct csmp_db_dev *dv)
 {
 	struct stream *s = arg;
 
-	s->one = dev_json(dv);
+	s->one = csmp_db_dev_json(dv);
 	return s->one ? 0 : -ENOMEM;
 }
 

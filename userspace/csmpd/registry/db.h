@@ -205,6 +205,14 @@ int csmp_db_tlvs(struct csmp_db_reader *r, uint64_t eid, csmp_db_tlv_cb cb,
 typedef int (*csmp_db_node_cb)(void *ctx, const struct csmp_db_node *n);
 int csmp_db_nodes(struct csmp_db_reader *r, csmp_db_node_cb cb, void *ctx);
 
+/* A stored device as JSON (csmpd's devices command prints the same). */
+struct json_t;
+struct json_t *csmp_db_dev_json(const struct csmp_db_dev *d);
+/* The devices command's answer ({"count"}, {"device"} or {"devices"})
+ * read from target itself, with no csmpd: for a cluster's registry. */
+int csmp_db_devices_answer(const char *target, bool count, const char *eid,
+			   struct json_t **out, char *err, size_t errlen);
+
 /* True when target names a PostgreSQL database rather than a file. */
 bool csmp_db_is_pg(const char *target);
 /* target as logs show it: a PostgreSQL conninfo without its password. */
