@@ -140,9 +140,14 @@ static int cmd_enroll(int argc, char **argv, const struct csmpctl_opts *o)
 	free(pem);
 	if (ret)
 		return ret;
-	printf("%s: %s key enrolled\n",
-	       json_string_value(json_object_get(resp, "eid")),
-	       json_string_value(json_object_get(resp, "suite")));
+	if (o->json)
+		printf("{\"eid\":\"%s\",\"suite\":\"%s\",\"enrolled\":true}\n",
+		       json_string_value(json_object_get(resp, "eid")),
+		       json_string_value(json_object_get(resp, "suite")));
+	else
+		printf("%s: %s key enrolled\n",
+		       json_string_value(json_object_get(resp, "eid")),
+		       json_string_value(json_object_get(resp, "suite")));
 	json_decref(resp);
 	return 0;
 }
@@ -159,7 +164,8 @@ static int cmd_reload(int argc, char **argv, const struct csmpctl_opts *o)
 	ret = csmpctl_call(o, json_pack("{s:s}", "cmd", "reload"), &resp);
 	if (ret)
 		return ret;
-	printf("policy generation %lld\n",
+	printf(o->json ? "{\"policy_generation\":%lld}\n" :
+			 "policy generation %lld\n",
 	       (long long)json_integer_value(json_object_get(resp,
 							     "policy_generation")));
 	json_decref(resp);

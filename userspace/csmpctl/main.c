@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	enum csmp_cli_early want = csmp_cli_early(argc, argv);
 	struct csmpctl_opts o = { .control = CSMPCTL_DEFAULT_CONTROL };
 	const struct csmpctl_cmd *c = NULL;
-	int opt, first;
+	int opt, first, i, n;
 
 	/* Asked for help, a bad global option is not worth an error. */
 	opterr = !want;
@@ -124,6 +124,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	first = optind;
+	/* --json means the same after the command word as before it, for
+	 * every command: taken here, so no command has to parse it. */
+	for (i = first + 1, n = first + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--json"))
+			o.json = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	argv[argc] = NULL;
 	/* glibc: optind = 0 reinitialises getopt for the command, which
 	 * parses its own options. */
 	optind = 0;

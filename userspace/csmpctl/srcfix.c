@@ -147,7 +147,8 @@ static bool v4_mapped(const struct csmp_addr *a)
 	return !memcmp(a->a, pfx, sizeof(pfx));
 }
 
-static int cmd_attach(const char *pin, int argc, char **argv)
+static int cmd_attach(const char *pin, int argc, char **argv,
+		      const struct csmpctl_opts *o)
 {
 	struct sfargs a = { 0 };
 	struct csmp_srcfix_cfg cfg = { 0 };
@@ -188,10 +189,17 @@ static int cmd_attach(const char *pin, int argc, char **argv)
 			return 1;
 		}
 	}
+	if (o->json)
+		printf("{\"attached\":\"%s\",\"backend_src\":%u}\n",
+		       argv[argc - 1], a.n_src);
+	else
+		printf("csmp_srcfix attached to %s egress (%u backend source address%s)\n",
+		       argv[argc - 1], a.n_src, a.n_src == 1 ? "" : "es");
 	return 0;
 }
 
-static int cmd_detach(const char *pin, int argc, char **argv)
+static int cmd_detach(const char *pin, int argc, char **argv,
+		      const struct csmpctl_opts *o)
 {
 	struct sfargs a = { 0 };
 	unsigned int i;
@@ -214,6 +222,11 @@ static int cmd_detach(const char *pin, int argc, char **argv)
 			rc = 1;
 		}
 	}
+	if (!rc && o->json)
+		printf("{\"detached\":\"%s\",\"backend_src_removed\":%u}\n",
+		       argv[argc - 1], a.n_src);
+	else if (!rc)
+		printf("csmp_srcfix detached from %s\n", argv[argc - 1]);
 	return rc;
 }
 
@@ -268,9 +281,9 @@ static int sf_main(int argc, char **argv, const struct csmpctl_opts *o)
 	argc -= i;
 	argv += i;
 	if (!strcmp(argv[0], "attach"))
-		return cmd_attach(pin, argc, argv);
+		return cmd_attach(pin, argc, argv, o);
 	if (!strcmp(argv[0], "detach"))
-		return cmd_detach(pin, argc, argv);
+		return cmd_detach(pin, argc, argv, o);
 	if (!strcmp(argv[0], "stats") && argc == 1)
 		return cmd_stats(pin, o);
 	return sf_usage(stderr);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,41 @@ static long left_ms(const struct timespec *end)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (end->tv_sec - now.tv_sec) * 1000 +
 	       (end->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Why csmpd cannot be reached, in the words an operator can act on. */
+static void connect_error(const char *path, int ret, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	switch (ret) {
+	case -ENOENT:
+		snprintf(err, errlen, "no control socket at %s: is csmpd running, "
+			 "and with this --control?", path);
+		break;
+	case -ECONNREFUSED:
+		if (!stat(path, &sb) && !S_ISSOCK(sb.st_mode))
+			snprintf(err, errlen, "%s is not a socket: is --control "
+				 "csmpd's control socket?", path);
+		else
+			snprintf(err, errlen, "nothing listens on %s: csmpd "
+				 "stopped and left the socket file behind? "
+				 "(is csmpd running?)", path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		snprintf(err, errlen, "%s: permission denied: the control socket "
+			 "is csmpd's (0600); run this as csmpd's user or root",
+			 path);
+		break;
+	case -ENOTDIR:
+		snprintf(err, errlen, "no control socket at %s: a part of the "
+			 "path is not a directory", path);
+		break;
+	default:
+		snprintf(err, errlen, "cannot connect to csmpd at %s: %s", path,
+			 strerror(-ret));
+	}
 }
 
 static int wait_fd(int fd, short ev, const struct timespec *end)
@@ -74,9 +110,7 @@ int csmp_ctl_call(const char *path, json_t *req, json_t **resp,
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot connect to csmpd at %s: %s "
-			 "(is csmpd running? see --control)", path,
-			 strerror(errno));
+		connect_error(path, ret, err, errlen);
 		goto err_close;
 	}
 	reqlen = strlen(out);
@@ -140,7 +174,14 @@ int csmp_ctl_call(const char *path, json_t *req, json_t **resp,
 	return 0;
 
 err_io:
-	snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if (ret == -ETIMEDOUT)
+		snprintf(err, errlen, "csmpd at %s did not answer within %u ms",
+			 path, timeout_ms);
+	else if (ret == -ECONNRESET || ret == -EPIPE)
+		snprintf(err, errlen, "csmpd at %s closed the connection without "
+			 "an answer", path);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 err_free_buf:
 	free(buf);
 err_close:
