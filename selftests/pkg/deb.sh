@@ -16,6 +16,9 @@ else
 fi
 grep '^[EW]:' "$D/lintian.log" | sed 's/^/# lintian: /'
 ver=$(cd "$CSMP_TOP" && dpkg-parsechangelog -S Version)
+# VERSION owns the version; debian/changelog must carry the same one.
+check "debian/changelog's upstream version is VERSION's ($(cat "$CSMP_TOP/VERSION"))" \
+	test "${ver%-*}" = "$(cat "$CSMP_TOP/VERSION")"
 files() { dpkg-deb -c "$D/$1" | awk '{print $6}' | sed 's|^\./|/|'; }
 main=$(files "csmpd_${ver}_amd64.deb")
 tools=$(files "csmpd-tools_${ver}_amd64.deb")
