@@ -144,8 +144,24 @@ int csmpd_privs_drop(struct csmpd_daemon *d)
 	gid_t gid;
 	int ret;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		unsigned long long eff = 0;
+
+		/* Started as its user with capabilities for the start only
+		 * (systemd's AmbientCapabilities= for steer-workers): they
+		 * go now, as root's do. */
+		if (csmp_privs_capeff(&eff) || !eff)
+			return 0;
+		ret = csmp_privs_drop(getuid(), getgid(), NULL, 0, err,
+				      sizeof(err));
+		if (ret) {
+			csmpd_log(CSMPD_CRIT, "PRIVS", "%s", err);
+			return ret;
+		}
+		csmpd_log(CSMPD_INFO, "PRIVS",
+			  "capabilities %llx of the start dropped", eff);
 		return 0;
+	}
 	ret = csmp_privs_user(cfg->user, &uid, &gid, &user);
 	if (ret) {
 		csmpd_log(CSMPD_CRIT, "PRIVS", "user %s does not exist",
