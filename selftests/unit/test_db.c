@@ -167,6 +167,18 @@ TEST_F(db, meta_value_survives_reopen)
 	EXPECT_EQ(0, memcmp(key, back, sizeof(key)));
 }
 
+TEST_F(db, meta_init_keeps_the_first_value)
+{
+	uint8_t a[16], b[16];
+
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	EXPECT_EQ(16, csmp_db_meta_init(self->db, "bucket_key", a, 16));
+	EXPECT_EQ(16, csmp_db_meta_init(self->db, "bucket_key", b, 16));
+	EXPECT_EQ(0, memcmp(a, b, 16));
+	EXPECT_EQ(0xaa, b[0]);
+}
+
 TEST_F(db, group_commit_batches_many_records)
 {
 	struct csmp_db_stats st;

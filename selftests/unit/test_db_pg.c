@@ -263,6 +263,30 @@ TEST_F(pg, newer_schema_is_refused)
 	TH_LOG("%s", self->err);
 }
 
+/* Two nodes start on an empty registry: both end with the first one's
+ * shard key, whichever asks second (a plain get-then-set left each with
+ * its own while the registry kept the last). */
+TEST_F(pg, nodes_share_the_first_shard_key)
+{
+	uint8_t a[16], b[16], first[16];
+	struct csmp_db *db2;
+
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	memcpy(first, a, sizeof(a));
+	ASSERT_EQ(0, open_db(self->conninfo, 1, &self->db, self->err,
+			     sizeof(self->err)));
+	ASSERT_EQ(0, open_db(self->conninfo, 1, &db2, self->err,
+			     sizeof(self->err)));
+	EXPECT_EQ(-ENOENT, csmp_db_meta_get(self->db, "bucket_key", a, 16));
+	EXPECT_EQ(-ENOENT, csmp_db_meta_get(db2, "bucket_key", b, 16));
+	EXPECT_EQ(16, csmp_db_meta_init(self->db, "bucket_key", a, 16));
+	EXPECT_EQ(16, csmp_db_meta_init(db2, "bucket_key", b, 16));
+	EXPECT_EQ(0, memcmp(a, first, 16));
+	EXPECT_EQ(0, memcmp(b, first, 16));
+	csmp_db_close(db2);
+}
+
 struct racer {
 	const char *conninfo;
 	int ret;

@@ -403,6 +403,17 @@ const char *csmp_db_name(const struct csmp_db *db)
 	return db->path;
 }
 
+int csmp_db_meta_init(struct csmp_db *db, const char *key, void *val,
+		      size_t len)
+{
+	int ret;
+
+	if (db->started)
+		return -EBUSY;
+	ret = db->conn->be->meta_add(db->conn, key, val, len);
+	return ret ? ret : csmp_db_meta_get(db, key, val, len);
+}
+
 uint64_t csmp_db_queue_depth(struct csmp_db *db, unsigned int p)
 {
 	return csmp_spsc_depth(&db->prod[p].ring);

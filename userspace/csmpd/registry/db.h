@@ -151,6 +151,11 @@ int csmp_db_meta_get(struct csmp_db *db, const char *key, void *val,
 		     size_t cap);
 int csmp_db_meta_set(struct csmp_db *db, const char *key, const void *val,
 		     size_t len);
+/* The value every node of a cluster must share: val is stored unless key
+ * has a value already, then val is overwritten with the stored value (the
+ * first node's, whichever node asks). Returns the stored length. */
+int csmp_db_meta_init(struct csmp_db *db, const char *key, void *val,
+		      size_t len);
 
 /* Enrolled device keys (before csmp_db_start(), like the load). */
 typedef int (*csmp_db_key_cb)(void *ctx, uint64_t eid, int suite,

@@ -47,6 +47,10 @@ struct csmp_db_backend {
 			size_t cap);
 	int (*meta_set)(struct csmp_db_conn *c, const char *key,
 			const void *val, size_t len);
+	/* Store val only if key has no value yet (atomic: a race between
+	 * nodes leaves the first value). */
+	int (*meta_add)(struct csmp_db_conn *c, const char *key,
+			const void *val, size_t len);
 	int (*keys)(struct csmp_db_conn *c, csmp_db_key_cb cb, void *ctx);
 	/* The writer thread's transaction (see the contract above). */
 	int (*begin)(struct csmp_db_conn *c);

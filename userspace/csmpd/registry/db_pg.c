@@ -746,8 +746,8 @@ static int pg_meta_get(struct csmp_db_conn *c, const char *key, void *val,
 	return ret;
 }
 
-static int pg_meta_set(struct csmp_db_conn *c, const char *key,
-		       const void *val, size_t len)
+static int meta_put(struct csmp_db_conn *c, const char *sql,
+		    const char *key, const void *val, size_t len)
 {
 	struct pg_conn *p = pgc(c);
 	const char *vals[2] = { key, val };
@@ -755,15 +755,29 @@ static int pg_meta_set(struct csmp_db_conn *c, const char *key,
 	PGresult *res;
 	int ret = 0;
 
-	res = PQexecParams(p->pg, "INSERT INTO meta (key, value) VALUES ($1,"
-			   " $2::bytea) ON CONFLICT (key) DO UPDATE SET value ="
-			   " excluded.value", 2, NULL, vals, lens, fmts, 0);
+	res = PQexecParams(p->pg, sql, 2, NULL, vals, lens, fmts, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_msg(p, "meta", PQresultErrorMessage(res));
 		ret = pg_errno(p, res);
 	}
 	PQclear(res);
 	return ret;
+}
+
+static int pg_meta_set(struct csmp_db_conn *c, const char *key,
+		       const void *val, size_t len)
+{
+	return meta_put(c, "INSERT INTO meta (key, value) VALUES ($1,"
+			" $2::bytea) ON CONFLICT (key) DO UPDATE SET value ="
+			" excluded.value", key, val, len);
+}
+
+static int pg_meta_add(struct csmp_db_conn *c, const char *key,
+		       const void *val, size_t len)
+{
+	return meta_put(c, "INSERT INTO meta (key, value) VALUES ($1,"
+			" $2::bytea) ON CONFLICT (key) DO NOTHING", key, val,
+			len);
 }
 
 static int pg_keys(struct csmp_db_conn *c, csmp_db_key_cb cb, void *ctx)
@@ -978,6 +992,7 @@ const struct csmp_db_backend csmp_db_pg = {
 	.load = pg_load,
 	.meta_get = pg_meta_get,
 	.meta_set = pg_meta_set,
+	.meta_add = pg_meta_add,
 	.keys = pg_keys,
 	.begin = pg_begin,
 	.apply = pg_apply,

@@ -583,15 +583,13 @@ static int sq_meta_get(struct csmp_db_conn *c, const char *key, void *val,
 	return ret;
 }
 
-static int sq_meta_set(struct csmp_db_conn *c, const char *key,
-		       const void *val, size_t len)
+static int meta_put(struct csmp_db_conn *c, const char *sql,
+		    const char *key, const void *val, size_t len)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(sq(c)->sql,
-				"INSERT OR REPLACE INTO meta (key, value)"
-				" VALUES (?1, ?2)", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(sq(c)->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -599,6 +597,20 @@ static int sq_meta_set(struct csmp_db_conn *c, const char *key,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
+static int sq_meta_set(struct csmp_db_conn *c, const char *key,
+		       const void *val, size_t len)
+{
+	return meta_put(c, "INSERT OR REPLACE INTO meta (key, value)"
+			" VALUES (?1, ?2)", key, val, len);
+}
+
+static int sq_meta_add(struct csmp_db_conn *c, const char *key,
+		       const void *val, size_t len)
+{
+	return meta_put(c, "INSERT OR IGNORE INTO meta (key, value)"
+			" VALUES (?1, ?2)", key, val, len);
 }
 
 static int sq_count(struct csmp_db_conn *c, uint64_t *n)
@@ -705,6 +717,7 @@ const struct csmp_db_backend csmp_db_sqlite = {
 	.load = sq_load,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
+	.meta_add = sq_meta_add,
 	.keys = sq_keys,
 	.begin = sq_begin,
 	.apply = sq_apply,

@@ -213,29 +213,26 @@ static int load_one(void *arg, const struct csmp_db_dev *r)
 
 /* The EID -> shard key must survive restarts, or resumed SessionIDs would
  * route to the wrong worker: restored from the registry, else made and
- * stored there. */
+ * stored there. A cluster's nodes share it (the first node's), so that a
+ * device keeps its worker whichever node serves it. */
 static int bucket_key(struct csmpd_daemon *d, struct csmp_db *db)
 {
-	__u64 key[2];
 	int ret;
 
-	if (csmp_db_meta_get(db, "bucket_key", key, sizeof(key)) ==
-	    sizeof(key)) {
-		memcpy(d->bucket_key, key, sizeof(key));
-		return 0;
-	}
 	if (getrandom(d->bucket_key, sizeof(d->bucket_key), 0) !=
 	    sizeof(d->bucket_key)) {
 		ret = -errno;
 		csmpd_log(CSMPD_CRIT, "START", "getrandom: %s", strerror(-ret));
 		return ret;
 	}
-	ret = csmp_db_meta_set(db, "bucket_key", d->bucket_key,
-			       sizeof(d->bucket_key));
-	if (ret)
-		csmpd_log(CSMPD_CRIT, "DB_OPEN",
-			  "%s: cannot store the shard key: %s", csmp_db_name(db),
-			  strerror(-ret));
+	ret = csmp_db_meta_init(db, "bucket_key", d->bucket_key,
+				sizeof(d->bucket_key));
+	if (ret == sizeof(d->bucket_key))
+		return 0;
+	if (ret >= 0)
+		ret = -EBADMSG;
+	csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s: cannot store the shard key: %s",
+		  csmp_db_name(db), strerror(-ret));
 	return ret;
 }
 
