@@ -79,3 +79,18 @@ csmpd_start() {
 csmpd_stop() { local rc; kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; return $rc; }
 # csmpd_stopped WORD LOG: the number after WORD in LOG's %CSMP-5-STOPPED line.
 csmpd_stopped() { sed -n "s/.*%CSMP-5-STOPPED:.* $1 \([0-9]*\).*/\1/p" "$2"; }
+
+# ---- csmp_lb test scaffolding -------------------------------------------
+# lb_veth_setup NAME: csmp_tmpdir NAME; $pin = a fresh bpffs pin directory
+# and netns lb (lo up) holding a veth pair v0/v1, both up, for csmp_lb;
+# all removed on exit. Enter the netns with nsenter --net (ip netns exec
+# remounts /sys, which hides the pins from the rest of the test).
+lb_veth_setup() {
+	csmp_tmpdir "$1"
+	pin=/sys/fs/bpf/csmp-test-$1-$$
+	trap 'csmp_cleanup; rm -rf "$pin"' EXIT
+	ensure_bpffs
+	netns_add_lo lb || return 1
+	ip -n "$(ns lb)" link add v0 type veth peer name v1 &&
+		ip -n "$(ns lb)" link set v0 up && ip -n "$(ns lb)" link set v1 up
+}

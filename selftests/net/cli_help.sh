@@ -16,15 +16,8 @@ CTL=$BIN/csmpctl
 require_built "$CTL" "$BIN/csmp-request" "$BIN/csmpdump" "$BIN/csmp-blast" \
 	"$BIN/csmp-loadgen" "$BIN/csmp-cryptobench"
 
-csmp_tmpdir clihelp
-pin=/sys/fs/bpf/csmp-test-clihelp-$$
-cleanup() { csmp_cleanup; rm -rf "$pin"; }
-trap cleanup EXIT
-ensure_bpffs
-netns_add_lo lb || exit 1
+lb_veth_setup clihelp || exit 1
 N=$(ns lb)
-ip -n "$N" link add v0 type veth peer name v1 || exit 1
-ip -n "$N" link set v0 up && ip -n "$N" link set v1 up
 sock=$tmp/control.sock	# nothing listens: a connect() shows in the trace
 st=$tmp/lb.state
 EID=0A0027FFFE3B2AB2

@@ -15,15 +15,8 @@ CTL=$BIN/csmpctl
 require_built "$CTL"
 N=${CSMP_LB_CONCURRENT:-16}
 
-csmp_tmpdir lbconc
-pin=/sys/fs/bpf/csmp-test-lbconc-$$
-cleanup() { csmp_cleanup; rm -rf "$pin"; }
-trap cleanup EXIT
-ensure_bpffs
-netns_add_lo lb || exit 1
+lb_veth_setup lbconc || exit 1
 NS=$(ns lb)
-ip -n "$NS" link add v0 type veth peer name v1 || exit 1
-ip -n "$NS" link set v0 up && ip -n "$NS" link set v1 up
 lbc() { nsenter --net=/run/netns/"$NS" "$CTL" lb --state "$tmp/lb.state" --pin-dir "$pin" "$@"; }
 if ! lbc attach v0 --vip 2001:db8::53 --lb-addr 2001:db8:1::1 --generic \
 	>"$tmp/attach" 2>&1; then
