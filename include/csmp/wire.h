@@ -95,6 +95,15 @@
 #define CSMP_TLV_GROUP_EVICT		56
 #define CSMP_TLV_GROUP_MATCH		57
 #define CSMP_TLV_GROUP_INFO		58
+#define CSMP_TLV_TRANSFER_REQUEST	65
+#define CSMP_TLV_IMAGE_BLOCK		67
+#define CSMP_TLV_LOAD_REQUEST		68
+#define CSMP_TLV_CANCEL_LOAD_REQUEST	69
+#define CSMP_TLV_SET_BACKUP_REQUEST	70
+#define CSMP_TLV_TRANSFER_RESPONSE	71
+#define CSMP_TLV_LOAD_RESPONSE		72
+#define CSMP_TLV_CANCEL_LOAD_RESPONSE	73
+#define CSMP_TLV_SET_BACKUP_RESPONSE	74
 #define CSMP_TLV_FIRMWARE_IMAGE_INFO	75
 #define CSMP_TLV_SIGNATURE_VALIDITY	76
 #define CSMP_TLV_SIGNATURE		77
@@ -109,6 +118,30 @@
 #define CSMP_NOTIFY_COAP_ERROR		1
 #define CSMP_NOTIFY_SIG_ERROR		2
 #define CSMP_NOTIFY_PROC_ERROR		3
+
+/*
+ * Firmware response codes (TransferResponse, LoadResponse, ...): the
+ * draft's 0-9 and the OpenCSMP agent's 10-13 (csmp-firmware.md).
+ */
+#define CSMP_FW_OK			0
+#define CSMP_FW_INCOMPATIBLE_HW		1
+#define CSMP_FW_IMAGE_INCOMPLETE	2
+#define CSMP_FW_UNKNOWN_HASH		3
+#define CSMP_FW_FILE_SIZE_TOO_BIG	4
+#define CSMP_FW_SIGNATURE_FAILED	5
+#define CSMP_FW_INVALID_REQ		6
+#define CSMP_FW_INVALID_BLOCK_SIZE	7
+#define CSMP_FW_PENDING_REBOOT		8
+#define CSMP_FW_IMAGE_RUNNING		9
+#define CSMP_FW_NO_VOLUME		10
+#define CSMP_FW_DUP_XFER		11
+#define CSMP_FW_MATCH_RUN		12
+#define CSMP_FW_MATCH_BAK		13
+
+/* FirmwareImageInfo.index: the agent's three slots. */
+#define CSMP_FW_SLOT_RUN		1
+#define CSMP_FW_SLOT_UPLOAD		2
+#define CSMP_FW_SLOT_BACKUP		3
 
 /* Group types. */
 #define CSMP_GROUP_CONFIG		1

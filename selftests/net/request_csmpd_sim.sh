@@ -81,8 +81,8 @@ check "GET prints [75/FirmwareImageInfo] as JSON" \
 	grep -q '^\[75/FirmwareImageInfo\]: {"index":1,.*"version":"1.0.0"' "$tmp/get"
 check "-r prints each TLV's raw bytes (75 = 4b...)" \
 	grep -q '^  raw: 4b' "$tmp/get"
-check "exactly three TLVs in that order" \
-	test "$(grep -o '^\[[0-9]*/' "$tmp/get" | tr -d '[/' | xargs)" = "1 11 75"
+check "the TLVs in that order, 75 once per firmware slot (RUN, UPLOAD, BACKUP)" \
+	test "$(grep -o '^\[[0-9]*/' "$tmp/get" | tr -d '[/' | xargs)" = "1 11 75 75 75"
 jl=$(tail -1 "$tmp/serve.log")
 check "the device saw GET /c?q=1 11 75 (ids split on spaces)" \
 	test "$(jq -r '[.method, .path, .query] | join(" ")' <<<"$jl")" = "GET c q=1 11 75"
@@ -109,8 +109,11 @@ rq "$E1" >"$tmp/idx"
 check "GET /c with no ids answers the TlvIndex" \
 	grep -q '^\[1/TlvIndex\]' "$tmp/idx"
 rq --path c/75 "$E1" >"$tmp/one"
-check "GET /c/75 answers one FirmwareImageInfo" \
-	test "$(grep -c '^\[75/FirmwareImageInfo\]' "$tmp/one")" = 1
+check "GET /c/75 answers the three slots' FirmwareImageInfo" \
+	test "$(grep -c '^\[75/FirmwareImageInfo\]' "$tmp/one")" = 3
+rq --path c/75/3 "$E1" >"$tmp/one"
+check "GET /c/75/3 answers the BACKUP slot alone" \
+	grep -q '^\[75/FirmwareImageInfo\]: {"index":3,' "$tmp/one"
 rq --path c/99 "$E1" 2>"$tmp/nf"
 rc=$?
 check "GET /c/99 (not a TLV the device has): 4.04, exit 4" \

@@ -7,16 +7,24 @@
  *   GET /c            the TlvIndex (TLV 1)
  *   GET /c?q=ids      those TLVs, ids split on spaces (the draft's '+' too);
  *                     ids the device does not have are skipped
- *   GET /c/<id>[/i]   one TLV, 4.04 when the device does not have it
+ *   GET /c/<id>[/i]   one TLV (75/i: one slot), 4.04 when the device does
+ *                     not have it, 4.03 when it has nothing in it (65, 68)
  *   POST /c           Signature, then SignatureValidity (4.01 when either
- *                     fails; 4.03 unsigned while signatures are required),
+ *                     fails; 4.03 unsigned while signatures are required,
+ *                     unless only exempt TLVs come: ImageBlock,
+ *                     DescriptionRequest),
  *                     then GroupMatch (4.00 on mismatch), then the TLVs in
  *                     order (4.04 for one the device cannot apply); 2.01,
  *                     with SessionID + CurrentTime + output when there is
- *                     output (DescriptionRequest)
+ *                     output (DescriptionRequest, firmware responses:
+ *                     firmware.c)
  *   DELETE, PUT       4.05
- *   malformed CON     4.00; NON requests (asynchronous answers) are counted
- *                     and left unanswered
+ *   malformed CON     4.00
+ *   NON               handled alike; the answer goes later as the device's
+ *                     NON POST /c (answer_non), or a CGMSNotification
+ *
+ * Requests and answers cross radio.c (loss, link and PAN rates) and a
+ * device of --stop-share that stopped takes none.
  *
  * Answers are piggybacked ACKs that copy the MID and the token and carry no
  * options. Each device has a socket of its own bound to [its address]:61628
@@ -44,6 +52,9 @@
 #include "sim.h"
 
 #define SRV_IDS_MAX	32
+#define SRV_NOTIFY_TLVS	20		/* MAX_NOTIFY_TLVID_CNT */
+#define SRV_ASYNC_DEFAULT 20		/* s: DEFAULT_DELAY, a= absent or 0 */
+#define SRV_REBOOT_DELAY (3 * NSEC_PER_SEC)	/* RebootRequest -> reboot */
 
 struct sim_srv {
 	int *fd;		/* per device */
@@ -62,7 +73,8 @@ static const uint16_t srv_index[] = {
 	CSMP_TLV_HARDWARE_DESC, CSMP_TLV_INTERFACE_DESC, CSMP_TLV_IP_ADDRESS,
 	CSMP_TLV_IP_ROUTE, CSMP_TLV_CURRENT_TIME, CSMP_TLV_UPTIME,
 	CSMP_TLV_INTERFACE_METRICS, CSMP_TLV_IP_ROUTE_RPL_METRICS,
-	CSMP_TLV_WPAN_STATUS, CSMP_TLV_FIRMWARE_IMAGE_INFO,
+	CSMP_TLV_WPAN_STATUS, CSMP_TLV_TRANSFER_REQUEST, CSMP_TLV_LOAD_REQUEST,
+	CSMP_TLV_FIRMWARE_IMAGE_INFO,
 };
 
 static bool srv_has(uint32_t id)
@@ -238,13 +250,24 @@ static void put_index(struct csmp_tlvw *w)
 	csmp_tlvw_put(w, CSMP_TLV_TLV_INDEX, &m.base);
 }
 
-static void put_one(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
-		    uint32_t id)
+/* One TLV id's answer; -ENOENT when the device has nothing to say. */
+static int put_one(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
+		   uint32_t id, uint32_t index)
 {
-	if (id == CSMP_TLV_TLV_INDEX)
+	switch (id) {
+	case CSMP_TLV_TLV_INDEX:
 		put_index(w);
-	else
+		return 0;
+	case CSMP_TLV_TRANSFER_REQUEST:
+	case CSMP_TLV_LOAD_REQUEST:
+		return sim_fw_get(s, idx, id, w);
+	case CSMP_TLV_FIRMWARE_IMAGE_INFO:
+		sim_fw_put_info(s, idx, w, index);
+		return 0;
+	default:
 		sim_dev_put_tlv(s, idx, w, id);
+		return 0;
+	}
 }
 
 static uint8_t do_get(struct sim *s, uint32_t idx, const uint8_t *buf,
@@ -257,6 +280,7 @@ static uint8_t do_get(struct sim *s, uint32_t idx, const uint8_t *buf,
 	if (m->n_path >= 2) {
 		char tmp[16];
 		struct csmp_tlvid id;
+		unsigned long index = 0;
 
 		if (m->path[1].len >= sizeof(tmp))
 			return CSMP_COAP_NOT_FOUND;
@@ -264,7 +288,14 @@ static uint8_t do_get(struct sim *s, uint32_t idx, const uint8_t *buf,
 		if (csmp_tlvid_parse(tmp, m->path[1].len, &id) || id.pen ||
 		    !srv_has(id.type))
 			return CSMP_COAP_NOT_FOUND;
-		put_one(s, idx, ans_body(a), id.type);
+		if (m->n_path >= 3 && m->path[2].len < sizeof(tmp)) {
+			memcpy(tmp, buf + m->path[2].off, m->path[2].len);
+			tmp[m->path[2].len] = 0;
+			index = strtoul(tmp, NULL, 10);
+		}
+		/* A TLV with nothing in it answers 4.03 alone (agent). */
+		if (put_one(s, idx, ans_body(a), id.type, (uint32_t)index))
+			return CSMP_COAP_FORBIDDEN;
 		return CSMP_COAP_CONTENT;
 	}
 	if (csmp_coap_query_get(buf, m, "q", &off, &len)) {
@@ -276,17 +307,18 @@ static uint8_t do_get(struct sim *s, uint32_t idx, const uint8_t *buf,
 		return CSMP_COAP_BAD_REQUEST;
 	for (int i = 0; i < n; i++)
 		if (!ids[i].pen && srv_has(ids[i].type))
-			put_one(s, idx, ans_body(a), ids[i].type);
+			put_one(s, idx, ans_body(a), ids[i].type, 0);
 	return CSMP_COAP_CONTENT;
 }
 
 /* Apply a POSTed TLV the way the agent's POST handlers do. */
 static int apply_post(struct sim *s, uint32_t idx, const uint8_t *p,
-		      const struct csmp_tlv *t, struct ans *a)
+		      const struct csmp_tlv *t, struct ans *a, bool *block_seen)
 {
 	struct sim_srv *v = s->srv;
 	struct sim_dev *d = &s->dev[idx];
 	ProtobufCMessage *m = NULL;
+	int r;
 
 	csmp_arena_reset(&v->arena);
 	switch (t->type) {
@@ -295,8 +327,11 @@ static int apply_post(struct sim *s, uint32_t idx, const uint8_t *p,
 	case CSMP_TLV_GROUP_MATCH:
 	case CSMP_TLV_CURRENT_TIME:
 	case CSMP_TLV_SIGNATURE_SETTINGS:
-	case CSMP_TLV_REBOOT_REQUEST:	/* a simulated reboot is a no-op */
 		return 0;
+	case CSMP_TLV_REBOOT_REQUEST:
+		/* The agent reboots a few seconds later. */
+		return sim_radio_later(s, s->now + SRV_REBOOT_DELAY, idx,
+				       SIM_EV_REBOOT, 0, NULL, 0);
 	case CSMP_TLV_SESSION_ID: {
 		uint32_t off, slen;
 		uint16_t be;
@@ -336,6 +371,11 @@ static int apply_post(struct sim *s, uint32_t idx, const uint8_t *p,
 		if (!ga->type_present_case || !ga->id_present_case ||
 		    ga->type < 1 || ga->type > 2)
 			return -EINVAL;
+		if (ga->type == CSMP_GROUP_FIRMWARE) {
+			r = sim_radio_join(s, idx, ga->id);
+			if (r)
+				return r;
+		}
 		d->group[ga->type - 1] = ga->id;
 		v->st.group_changes++;
 		return 0;
@@ -343,6 +383,9 @@ static int apply_post(struct sim *s, uint32_t idx, const uint8_t *p,
 	case CSMP_TLV_DESCRIPTION_REQ: {
 		const Csmp__DescriptionRequest *dr;
 
+		/* issue #34: after an ImageBlock it is not answered. */
+		if (*block_seen)
+			return 0;
 		if (csmp_tlv_decode(&v->arena, p, t, &m))
 			return -EBADMSG;
 		dr = (const Csmp__DescriptionRequest *)m;
@@ -352,12 +395,15 @@ static int apply_post(struct sim *s, uint32_t idx, const uint8_t *p,
 			if (dr->tlvid[i] &&
 			    !csmp_tlvid_parse(dr->tlvid[i], strlen(dr->tlvid[i]), &id) &&
 			    !id.pen && srv_has(id.type))
-				put_one(s, idx, ans_body(a), id.type);
+				put_one(s, idx, ans_body(a), id.type, 0);
 		}
 		return 0;
 	}
 	default:
-		return -EOPNOTSUPP;
+		if (t->type == CSMP_TLV_IMAGE_BLOCK)
+			*block_seen = true;
+		r = sim_fw_post(s, idx, p, t, ans_body(a));
+		return r > 0 ? 0 : r ? r : -EOPNOTSUPP;
 	}
 }
 
@@ -387,11 +433,36 @@ static bool group_match(struct sim *s, uint32_t idx, const uint8_t *p,
 	return true;
 }
 
+/* Only TLVs the draft exempts from signing (ImageBlock, DescriptionRequest)? */
+static bool all_exempt(const uint8_t *p, uint32_t len)
+{
+	struct csmp_tlv_iter it;
+	struct csmp_tlv t;
+	int r;
+
+	csmp_tlv_init(&it, p, len);
+	while ((r = csmp_tlv_next(&it, &t)) == 1)
+		if (t.type != CSMP_TLV_IMAGE_BLOCK &&
+		    t.type != CSMP_TLV_DESCRIPTION_REQ &&
+		    t.type != CSMP_TLV_GROUP_MATCH)
+			return false;
+	return r == 0;
+}
+
+/* What a NON POST's failures are: the TLV ids, at most the agent's 20. */
+struct post_errs {
+	uint32_t ids[SRV_NOTIFY_TLVS];
+	unsigned int n;
+};
+
 static uint8_t do_post(struct sim *s, uint32_t idx, const uint8_t *buf,
-		       const struct csmp_coap_msg *m, struct ans *a)
+		       const struct csmp_coap_msg *m, struct ans *a,
+		       struct post_errs *errs)
 {
 	struct sim_srv *v = s->srv;
 	const uint8_t *p = buf + m->payload_off;
+	struct csmp_key *key = sim_dev_nms_key(s, idx);
+	bool non = m->type == CSMP_COAP_NON, block_seen = false;
 	uint16_t off, len;
 	struct csmp_tlv_iter it;
 	struct csmp_tlv t;
@@ -400,8 +471,8 @@ static uint8_t do_post(struct sim *s, uint32_t idx, const uint8_t *buf,
 
 	if (m->n_path != 1 || !csmp_coap_query_get(buf, m, "q", &off, &len))
 		return CSMP_COAP_BAD_REQUEST;	/* POST /c/<id>, q=: not allowed */
-	if (v->key) {
-		enum csmp_reason why = csmp_sig_check(v->verifier, v->key,
+	if (key) {
+		enum csmp_reason why = csmp_sig_check(v->verifier, key,
 						      p, m->payload_len,
 						      (uint64_t)time(NULL));
 
@@ -410,6 +481,10 @@ static uint8_t do_post(struct sim *s, uint32_t idx, const uint8_t *buf,
 			v->st.post_sig_ok++;
 			break;
 		case CSMP_R_SIG_MISSING:
+			if (all_exempt(p, m->payload_len)) {
+				v->st.post_exempt++;
+				break;
+			}
 			v->st.post_unsigned++;
 			return CSMP_COAP_FORBIDDEN;
 		default:
@@ -420,14 +495,21 @@ static uint8_t do_post(struct sim *s, uint32_t idx, const uint8_t *buf,
 	if (!group_match(s, idx, p, m->payload_len))
 		return CSMP_COAP_BAD_REQUEST;
 	csmp_tlv_init(&it, p, m->payload_len);
-	while ((r = csmp_tlv_next(&it, &t)) == 1)
-		if (apply_post(s, idx, p, &t, a))
+	while ((r = csmp_tlv_next(&it, &t)) == 1) {
+		if (!apply_post(s, idx, p, &t, a, &block_seen))
+			continue;
+		/* CON: 4.04 at the first failure; NON: listed, go on. */
+		if (!non)
 			return CSMP_COAP_NOT_FOUND;
+		errs->ids[errs->n++] = t.type;
+		if (errs->n == SRV_NOTIFY_TLVS)
+			break;
+	}
 	if (r < 0)
 		return CSMP_COAP_BAD_REQUEST;
 	/* Output goes with SessionID and CurrentTime, the agent's way. */
 	output = a->body && a->w.len;	/* DescriptionRequest wrote some */
-	if (output) {
+	if (output && !errs->n) {
 		sim_dev_put_tlv(s, idx, &a->w, CSMP_TLV_SESSION_ID);
 		sim_dev_put_tlv(s, idx, &a->w, CSMP_TLV_CURRENT_TIME);
 	}
@@ -463,10 +545,57 @@ static void log_req(struct sim *s, uint32_t idx, const struct sockaddr_in6 *from
 		fputs(line, s->srv->log);
 }
 
-static void serve_one(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
-		      size_t len, const struct sockaddr_in6 *from)
+/*
+ * The answer to a NON request goes later, as the device's own NON POST /c
+ * to the NMS after a random wait up to a= seconds (20 when absent or 0);
+ * a later NON request replaces a pending answer (the agent has one
+ * buffer). A NON POST with nothing to say draws a CGMSNotification at
+ * once: code 3 listing the TLVs that failed, else code 0 -- also after a
+ * refused signature (the agent's quirk).
+ */
+static void answer_non(struct sim *s, uint32_t idx, const uint8_t *buf,
+		       const struct csmp_coap_msg *m, struct ans *a,
+		       uint8_t code, const struct post_errs *errs)
 {
 	struct sim_srv *v = s->srv;
+	struct sim_dev *d = &s->dev[idx];
+	uint16_t off, len;
+	uint64_t delay = SRV_ASYNC_DEFAULT;
+
+	if ((code >> 5) == 2 && a->body && a->w.len && !errs->n) {
+		if (!csmp_coap_query_get(buf, m, "a", &off, &len) && len < 8) {
+			char tmp[8];
+			unsigned long sec;
+
+			memcpy(tmp, buf + off, len);
+			tmp[len] = 0;
+			sec = strtoul(tmp, NULL, 10);
+			if (sec)
+				delay = sec;
+		}
+		d->async_gen++;
+		if (sim_radio_later(s, s->now + sim_rand_between(&d->rng, 0,
+					delay * NSEC_PER_SEC), idx,
+				    SIM_EV_ASYNC, d->async_gen, a->w.buf, a->w.len))
+			v->st.tx_errors++;
+		v->st.async_queued++;
+		return;
+	}
+	if (m->code != CSMP_COAP_POST)
+		return;
+	if (sim_dev_notify(s, idx, errs->n ? CSMP_NOTIFY_PROC_ERROR :
+					     CSMP_NOTIFY_OK,
+			   errs->ids, errs->n, m->tkl ? m->token : NULL, m->tkl))
+		v->st.tx_errors++;
+	else
+		v->st.notified++;
+}
+
+static void serve_one(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
+		      size_t len, const struct sockaddr_in6 *from, bool mcast)
+{
+	struct sim_srv *v = s->srv;
+	struct post_errs errs = { .n = 0 };
 	struct csmp_coap_msg m;
 	struct ans a;
 	uint8_t code = 0;
@@ -477,7 +606,7 @@ static void serve_one(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
 		v->st.malformed++;
 		/* A CON we cannot read still gets 4.00 (the agent's way). */
 		if (len >= 4 && (buf[0] >> 6) == CSMP_COAP_VERSION &&
-		    ((buf[0] >> 4) & 3) == CSMP_COAP_CON) {
+		    ((buf[0] >> 4) & 3) == CSMP_COAP_CON && !mcast) {
 			memset(&m, 0, sizeof(m));
 			m.mid = (uint16_t)(buf[2] << 8 | buf[3]);
 			code = CSMP_COAP_BAD_REQUEST;
@@ -486,10 +615,13 @@ static void serve_one(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
 		}
 		return;
 	}
-	if (m.type != CSMP_COAP_CON) {
-		/* NON (asynchronous) requests, ACKs, RSTs: not served. */
-		v->st.not_con++;
+	if (m.type != CSMP_COAP_CON && m.type != CSMP_COAP_NON) {
+		v->st.not_con++;	/* ACKs, RSTs: nothing to serve */
 		log_req(s, idx, from, buf, &m, 0);
+		return;
+	}
+	if (m.type == CSMP_COAP_CON && mcast) {
+		v->st.not_con++;	/* multicast must be NON (RFC 7252) */
 		return;
 	}
 	ans_init(&a, &m, 0);
@@ -498,9 +630,19 @@ static void serve_one(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
 	else if (m.code == CSMP_COAP_GET)
 		code = do_get(s, idx, buf, &m, &a);
 	else if (m.code == CSMP_COAP_POST)
-		code = do_post(s, idx, buf, &m, &a);
+		code = do_post(s, idx, buf, &m, &a, &errs);
 	else
 		code = CSMP_COAP_BAD_METHOD;
+	if (m.type == CSMP_COAP_NON) {
+		v->st.non++;
+		if (mcast)
+			v->st.mcast++;
+		log_req(s, idx, from, buf, &m, 0);
+		if (a.body)
+			csmp_coap_enc_payload_end(&a.e, &a.w);
+		answer_non(s, idx, buf, &m, &a, code, &errs);
+		return;
+	}
 	if ((code >> 5) != 2 ||
 	    (m.code == CSMP_COAP_POST && !(a.body && a.w.len))) {
 		/* Errors, and a POST with no output, carry no body. */
@@ -518,9 +660,19 @@ send:
 		return;
 	}
 	v->st.by_class[(code >> 5) & 7]++;
-	if (sendto(fd, a.buf, (size_t)n, MSG_DONTWAIT,
-		   (const struct sockaddr *)from, sizeof(*from)) < 0)
+	if (sim_radio_up(s, idx, fd, a.buf, (size_t)n, from) < 0)
 		v->st.tx_errors++;
+}
+
+void sim_serve_deliver(struct sim *s, uint32_t idx, const uint8_t *buf,
+		       size_t len, const struct sockaddr_in6 *from, bool mcast)
+{
+	serve_one(s, idx, s->srv->fd[idx], buf, len, from, mcast);
+}
+
+int sim_serve_fd(const struct sim *s, uint32_t idx)
+{
+	return s->srv->fd[idx];
 }
 
 void sim_serve_rx(struct sim *s, uint32_t idx)
@@ -537,7 +689,12 @@ void sim_serve_rx(struct sim *s, uint32_t idx)
 		if (n < 0)
 			return;
 		s->now = sim_mono_ns();
-		serve_one(s, idx, v->fd[idx], buf, (size_t)n, &from);
+		if (sim_dev_down(s, idx)) {
+			v->st.while_down++;
+			continue;
+		}
+		if (sim_radio_down(s, idx, buf, (size_t)n, &from))
+			v->st.tx_errors++;
 	}
 }
 
@@ -551,8 +708,10 @@ void sim_serve_json(struct sim *s, FILE *f)
 	fprintf(f, ",\"served\":{\"requests\":%llu,\"answers_2xx\":%llu,"
 		"\"answers_4xx\":%llu,\"answers_5xx\":%llu,\"malformed\":%llu,"
 		"\"not_con\":%llu,\"post_sig_ok\":%llu,\"post_sig_bad\":%llu,"
-		"\"post_unsigned\":%llu,\"report_changes\":%llu,"
-		"\"group_changes\":%llu,\"tx_errors\":%llu}",
+		"\"post_unsigned\":%llu,\"post_exempt\":%llu,"
+		"\"report_changes\":%llu,\"group_changes\":%llu,"
+		"\"non\":%llu,\"mcast\":%llu,\"async_queued\":%llu,"
+		"\"notified\":%llu,\"while_down\":%llu,\"tx_errors\":%llu}",
 		(unsigned long long)st->requests,
 		(unsigned long long)st->by_class[2],
 		(unsigned long long)st->by_class[4],
@@ -562,7 +721,13 @@ void sim_serve_json(struct sim *s, FILE *f)
 		(unsigned long long)st->post_sig_ok,
 		(unsigned long long)st->post_sig_bad,
 		(unsigned long long)st->post_unsigned,
+		(unsigned long long)st->post_exempt,
 		(unsigned long long)st->report_changes,
 		(unsigned long long)st->group_changes,
+		(unsigned long long)st->non,
+		(unsigned long long)st->mcast,
+		(unsigned long long)st->async_queued,
+		(unsigned long long)st->notified,
+		(unsigned long long)st->while_down,
 		(unsigned long long)st->tx_errors);
 }

@@ -194,6 +194,10 @@ void sim_tx_commit(struct sim *s, uint32_t idx, size_t len)
 
 	if (!s->first_send)
 		s->first_send = s->now;
+	if (sim_radio_lost(s, idx)) {
+		s->st.tx_lost++;	/* --loss: made, never arrives */
+		return;
+	}
 	k->iov[n].iov_len = len;
 	if (s->src_mode == SIM_SRC_PREFIX) {
 		struct cmsghdr *c = CMSG_FIRSTHDR(&k->msg[n].msg_hdr);
@@ -543,7 +547,16 @@ int sim_setup(struct sim *s)
 		s->dev[i].sock = (uint8_t)(s->src_mode == SIM_SRC_PREFIX ?
 					   i % s->n_socks : 0);
 	}
-	/* Head-end requests and uplink signatures (their own files). */
+	/* Head-end requests, firmware slots, the radio between them, uplink
+	 * signatures (their own files). */
+	err = sim_fw_setup(s);
+	if (err)
+		return err;
+	if (s->o.serve) {
+		err = sim_radio_setup(s);
+		if (err)
+			return err;
+	}
 	err = sim_serve_setup(s);
 	if (err)
 		return err;
@@ -555,6 +568,8 @@ void sim_teardown(struct sim *s)
 	if (!s)
 		return;
 	sim_serve_teardown(s);
+	sim_radio_teardown(s);
+	sim_fw_teardown(s);
 	sim_uplink_teardown(s);
 	if (s->route_added)
 		sim_route_local(&s->o.src_prefix, 64, false);
@@ -691,7 +706,12 @@ int sim_run(struct sim *s)
 		}
 		if (!s->draining)
 			fire_timers(s);
+		/* Radio and deferred work go on while draining: answers in
+		 * flight still arrive. */
+		sim_radio_fire(s);
 		wake = end;
+		if (sim_radio_next(s) < wake)
+			wake = sim_radio_next(s);
 		if (s->o.rate > 0 && !s->draining) {
 			uint64_t r = pace(s);
 
@@ -741,6 +761,8 @@ int sim_run(struct sim *s)
 				while (read(s->sigfd, &si, sizeof(si)) > 0)
 					;
 				s->stop = true;
+			} else if (tag & SIM_TAG_MCAST) {
+				sim_radio_mcast_rx(s, (uint32_t)tag);
 			} else if (tag & SIM_TAG_SRV) {
 				sim_serve_rx(s, (uint32_t)tag);
 			} else if (tag & SIM_TAG_DEV) {

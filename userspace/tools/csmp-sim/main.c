@@ -63,13 +63,41 @@ static void usage(FILE *f)
 "  --uplink-key-dir DIR   device keys: DIR/private/<EID>.pem, made when absent,\n"
 "                         and the public DIR/<EID>.pem for csmpd --device-keys\n"
 "  --bad-signature-rate F  spoil that fraction of the signed reports\n"
+"\n"
+"Firmware (with --serve; the agent's slots 1 RUN, 2 UPLOAD, 3 BACKUP):\n"
+"  --fw-version V[,V...]  starting image of each device in turn (default\n"
+"                         1.0.0); its hash is SHA-256(\"csmp-sim firmware V\")\n"
+"  --fw-hwid S            hwId of the starting images (default OPENCSMP)\n"
+"  --fw-slot-size BYTES   largest image a slot takes (default 30720)\n"
+"  --fw-transfer-response  answer TransferRequest with TransferResponse (71)\n"
+"                         as the draft says (the Linux agent sends none)\n"
+"Radio (head-end requests and answers):\n"
+"  --loss P               drop each datagram with probability P, both ways\n"
+"  --link-rate B          bytes/s of each device's link (default unlimited)\n"
+"  --pan-rate B           bytes/s shared by the devices of one PAN\n"
+"  --pan-size N           devices per PAN (default 1000)\n"
+"  --pan-queue N          datagrams a PAN holds waiting (default 64)\n"
+"  --group-mcast PREFIX   firmware group address: PREFIX with the group id\n"
+"                         in the low 32 bits (default ff05::c5:0:0)\n"
+"  --mcast-if IFNAME      interface the groups are joined on (default lo)\n"
+"Fleet shares:\n"
+"  --stop-after S         devices of --stop-share go silent after S seconds\n"
+"  --stop-share F         that share of the fleet (default 1)\n"
+"  --wrong-key-share F    that share verifies with another NMS key: they\n"
+"                         refuse every ACK (CGMSNotification code 2) and\n"
+"                         signed POST (4.01), and never register\n"
 "  --json                 print the summary as JSON on stdout; reg_latency_ms is\n"
 "                         first attempt -> ACK verified (includes the sim's\n"
 "                         own work), rtt_ms attempt -> ACK in the kernel\n"
 "  --quiet                no progress lines on stderr\n"
 "  -h, --help             this help\n"
 "\n"
-"Exit status: 0 when every device registered (always in --rate mode),\n"
+"NON requests are answered as the agent does: a NON POST /c to the NMS after\n"
+"a random wait up to a= seconds (20 when absent), or for a NON POST with no\n"
+"output a CGMSNotification (code 0, or 3 with the TLVs that failed).\n"
+"\n"
+"Exit status: 0 when every device registered (always in --rate mode; the\n"
+"wrong-key share is not counted),\n"
 "3 when some did not, 1 on errors, 2 on bad usage.\n"
 "\n"
 "Example (csmpd on loopback, key made by `csmpctl keygen` or openssl):\n"
@@ -177,6 +205,11 @@ enum {
 	/* devserver.c, uplink.c */
 	OPT_SERVE, OPT_SERVE_PORT, OPT_SERVE_LOG, OPT_UPLINK_SIGN,
 	OPT_UPLINK_KEY_DIR, OPT_BAD_SIG_RATE,
+	/* firmware.c, radio.c, fleet shares */
+	OPT_FW_VERSION, OPT_FW_HWID, OPT_FW_SLOT, OPT_FW_XFER_RESP, OPT_LOSS,
+	OPT_LINK_RATE, OPT_PAN_RATE, OPT_PAN_SIZE, OPT_PAN_QUEUE,
+	OPT_GROUP_MCAST, OPT_MCAST_IF, OPT_STOP_AFTER, OPT_STOP_SHARE,
+	OPT_WRONG_KEY,
 };
 
 static int parse_args(int argc, char **argv, struct sim_opts *o)
@@ -209,6 +242,20 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		{ "uplink-sign", required_argument, NULL, OPT_UPLINK_SIGN },
 		{ "uplink-key-dir", required_argument, NULL, OPT_UPLINK_KEY_DIR },
 		{ "bad-signature-rate", required_argument, NULL, OPT_BAD_SIG_RATE },
+		{ "fw-version", required_argument, NULL, OPT_FW_VERSION },
+		{ "fw-hwid", required_argument, NULL, OPT_FW_HWID },
+		{ "fw-slot-size", required_argument, NULL, OPT_FW_SLOT },
+		{ "fw-transfer-response", no_argument, NULL, OPT_FW_XFER_RESP },
+		{ "loss", required_argument, NULL, OPT_LOSS },
+		{ "link-rate", required_argument, NULL, OPT_LINK_RATE },
+		{ "pan-rate", required_argument, NULL, OPT_PAN_RATE },
+		{ "pan-size", required_argument, NULL, OPT_PAN_SIZE },
+		{ "pan-queue", required_argument, NULL, OPT_PAN_QUEUE },
+		{ "group-mcast", required_argument, NULL, OPT_GROUP_MCAST },
+		{ "mcast-if", required_argument, NULL, OPT_MCAST_IF },
+		{ "stop-after", required_argument, NULL, OPT_STOP_AFTER },
+		{ "stop-share", required_argument, NULL, OPT_STOP_SHARE },
+		{ "wrong-key-share", required_argument, NULL, OPT_WRONG_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -227,6 +274,12 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	o->seed = 1;
 	o->eid_base = 0x00C5000000000000ull;
 	o->serve_port = 61628;
+	o->fw_slot_size = 30720;
+	o->pan_size = 1000;
+	o->pan_queue = 64;
+	o->stop_after = -1;
+	o->stop_share = 1;
+	inet_pton(AF_INET6, "ff05::c5:0:0", &o->group_mcast);
 
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		const char *what = NULL;
@@ -364,6 +417,69 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 			    o->bad_sig_rate > 1)
 				what = "--bad-signature-rate wants 0..1";
 			break;
+		case OPT_FW_VERSION:
+			o->fw_versions = optarg;
+			break;
+		case OPT_FW_HWID:
+			if (!*optarg || strlen(optarg) > 32)
+				what = "--fw-hwid wants 1..32 characters";
+			o->fw_hwid = optarg;
+			break;
+		case OPT_FW_SLOT:
+			if (parse_u64(optarg, 10, &v) || !v || v > 64u << 20)
+				what = "--fw-slot-size wants 1..67108864 bytes";
+			else
+				o->fw_slot_size = (uint32_t)v;
+			break;
+		case OPT_FW_XFER_RESP:
+			o->fw_transfer_response = true;
+			break;
+		case OPT_LOSS:
+			if (parse_double(optarg, 0, &o->loss) || o->loss >= 1)
+				what = "--loss wants a probability in [0, 1)";
+			break;
+		case OPT_LINK_RATE:
+			if (parse_double(optarg, 0, &o->link_rate))
+				what = "--link-rate wants bytes/s >= 0";
+			break;
+		case OPT_PAN_RATE:
+			if (parse_double(optarg, 0, &o->pan_rate))
+				what = "--pan-rate wants bytes/s >= 0";
+			break;
+		case OPT_PAN_SIZE:
+			if (parse_u64(optarg, 10, &v) || !v || v > UINT32_MAX)
+				what = "--pan-size wants devices >= 1";
+			else
+				o->pan_size = (uint32_t)v;
+			break;
+		case OPT_PAN_QUEUE:
+			if (parse_u64(optarg, 10, &v) || !v || v > 1000000)
+				what = "--pan-queue wants 1..1000000 datagrams";
+			else
+				o->pan_queue = (uint32_t)v;
+			break;
+		case OPT_GROUP_MCAST:
+			if (inet_pton(AF_INET6, optarg, &o->group_mcast) != 1 ||
+			    o->group_mcast.s6_addr[0] != 0xff)
+				what = "--group-mcast wants an IPv6 multicast prefix, e.g. ff05::c5:0:0";
+			break;
+		case OPT_MCAST_IF:
+			o->mcast_if = optarg;
+			break;
+		case OPT_STOP_AFTER:
+			if (parse_double(optarg, 0, &o->stop_after))
+				what = "--stop-after wants seconds >= 0";
+			break;
+		case OPT_STOP_SHARE:
+			if (parse_double(optarg, 0, &o->stop_share) ||
+			    o->stop_share > 1)
+				what = "--stop-share wants 0..1";
+			break;
+		case OPT_WRONG_KEY:
+			if (parse_double(optarg, 0, &o->wrong_key_share) ||
+			    o->wrong_key_share > 1)
+				what = "--wrong-key-share wants 0..1";
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -396,6 +512,10 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	}
 	if (o->uplink_suite && !o->uplink_key_dir) {
 		fprintf(stderr, "csmp-sim: --uplink-sign needs --uplink-key-dir DIR\n");
+		return -EINVAL;
+	}
+	if (o->wrong_key_share > 0 && !o->nms_pubkey) {
+		fprintf(stderr, "csmp-sim: --wrong-key-share needs --nms-pubkey\n");
 		return -EINVAL;
 	}
 	if (o->eid_base + o->devices < o->eid_base) {
@@ -433,7 +553,8 @@ int main(int argc, char **argv)
 		sim_summary_json(&s, stdout);
 	if (!s.o.quiet || !s.o.json)
 		sim_summary_text(&s, s.o.json ? stderr : stdout);
-	rc = s.st.registered == s.o.devices || s.o.rate > 0 ? 0 : 3;
+	rc = s.st.registered == s.o.devices - s.n_wrong_key || s.o.rate > 0 ?
+	     0 : 3;
 out_teardown:
 	sim_teardown(&s);
 out:

@@ -52,6 +52,7 @@
 
 struct sim_nms_key {
 	struct csmp_key *key;
+	struct csmp_key *other;		/* --wrong-key-share devices' key */
 	struct csmp_verifier *verifier;
 	struct csmp_arena arena;
 	uint8_t arena_buf[8192];
@@ -102,9 +103,33 @@ int sim_proto_init(struct sim *s)
 	 * replay cache: every ACK's signature is really computed.
 	 */
 	err = csmp_verifier_new(&vo, &k->verifier);
-	if (err)
+	if (err) {
 		fprintf(stderr, "csmp-sim: verifier: %s\n", strerror(-err));
+		return err;
+	}
+	/* Devices programmed with another NMS key: a real one, of which
+	 * the head-end has no private half, so its signatures fail. */
+	if (s->o.wrong_key_share > 0) {
+		err = csmp_key_generate(CSMP_SUITE_P256, &k->other);
+		if (err)
+			fprintf(stderr, "csmp-sim: --wrong-key-share: %s\n",
+				strerror(-err));
+	}
 	return err;
+}
+
+struct csmp_key *sim_dev_nms_key(const struct sim *s, uint32_t idx)
+{
+	if (s->dev[idx].flags & SIM_F_WRONG_KEY)
+		return s->key->other;
+	return s->key->key;
+}
+
+/* --stop-after: a device of the stopping share is gone from then on. */
+bool sim_dev_down(const struct sim *s, uint32_t idx)
+{
+	return (s->dev[idx].flags & SIM_F_STOPS) && s->o.stop_after >= 0 &&
+	       s->now >= s->t0 + (uint64_t)(s->o.stop_after * 1e9);
 }
 
 void sim_proto_fini(struct sim *s)
@@ -113,6 +138,7 @@ void sim_proto_fini(struct sim *s)
 		return;
 	csmp_verifier_free(s->key->verifier);
 	csmp_key_put(s->key->key);
+	csmp_key_put(s->key->other);
 	free(s->key);
 	s->key = NULL;
 }
@@ -185,7 +211,9 @@ static void put_hardware_desc(struct csmp_tlvw *w, struct dev_ctx *c)
 	PB(m, ent_physical_class, 5, 9);
 	PB(m, ent_physical_name, 7, "lowpan");
 	PB(m, ent_physical_hardware_rev, 8, "1.0");
-	PB(m, ent_physical_firmware_rev, 9, "1.0.0");
+	/* The RUN slot's version: a loaded image shows here after reboot. */
+	PB(m, ent_physical_firmware_rev, 9,
+	   (char *)sim_fw_running_version(c->s, c->idx));
 	PB(m, ent_physical_serial_num, 11, c->eid_hex);
 	PB(m, ent_physical_mfg_name, 12, "csmpd project");
 	PB(m, ent_physical_model_name, 13, "CSMP-SIM");
@@ -361,21 +389,8 @@ static void put_report_subscribe(struct csmp_tlvw *w, struct dev_ctx *c)
 
 static void put_firmware_info(struct csmp_tlvw *w, struct dev_ctx *c)
 {
-	Csmp__FirmwareImageInfo m = PB_INIT(Csmp__FirmwareImageInfo, csmp__firmware_image_info);
-	Csmp__HardwareInfo hw = PB_INIT(Csmp__HardwareInfo, csmp__hardware_info);
-	static uint8_t hash[32] = { 0xc5, 0x51, 0x3a };
-
-	PB(hw, hw_id, 1, "CSMPSIM");
-	PB(hw, vendor_hw_id, 2, "csmp-sim hardware");
-	PB(m, index, 1, 1);
-	PB(m, file_hash, 2, ((ProtobufCBinaryData){ .len = 32, .data = hash }));
-	PB(m, file_name, 3, "csmp-sim-node-1.0.0.bin");
-	PB(m, version, 4, "1.0.0");
-	PB(m, file_size, 5, 246272);
-	PB(m, is_default, 8, 1);
-	PB(m, is_running, 9, 1);
-	m.hw_info = &hw;
-	csmp_tlvw_put(w, CSMP_TLV_FIRMWARE_IMAGE_INFO, &m.base);
+	/* The three slots (firmware.c), in registration as in GET 75. */
+	sim_fw_put_info(c->s, c->idx, w, 0);
 }
 
 static void put_vendor(struct csmp_tlvw *w, struct dev_ctx *c)
@@ -462,11 +477,22 @@ static const uint16_t reg_tlvs[] = {
 	CSMP_TLV_FIRMWARE_IMAGE_INFO, CSMP_TLV_VENDOR,
 };
 
-enum msg_kind { MSG_REGISTER, MSG_REPORT, MSG_NOTIFY };
+enum msg_kind { MSG_REGISTER, MSG_REPORT, MSG_NOTIFY, MSG_ASYNC };
+
+/* A notification's code, failed TLVs and echoed token; an async answer. */
+struct send_args {
+	uint32_t code;
+	const uint32_t *tlvs;
+	unsigned int n_tlvs;
+	const uint8_t *token;
+	uint8_t tkl;
+	const uint8_t *raw;
+	size_t raw_len;
+};
 
 /* Build and queue one client request; returns 0 or -errno (not sent). */
 static int dev_send(struct sim *s, uint32_t idx, enum msg_kind kind,
-		    uint32_t code)
+		    const struct send_args *x)
 {
 	struct sim_dev *d = &s->dev[idx];
 	struct csmp_coap_enc e;
@@ -479,7 +505,8 @@ static int dev_send(struct sim *s, uint32_t idx, enum msg_kind kind,
 	buf = sim_tx_slot(s, idx);
 	csmp_coap_enc_init(&e, buf, SIM_BUF,
 			   kind == MSG_REGISTER ? CSMP_COAP_CON : CSMP_COAP_NON,
-			   CSMP_COAP_POST, d->mid, NULL, 0);
+			   CSMP_COAP_POST, d->mid,
+			   x && x->tkl ? x->token : NULL, x ? x->tkl : 0);
 	csmp_coap_enc_path(&e, kind == MSG_REGISTER ? "r" : "c");
 	csmp_coap_enc_payload_begin(&e, &w, CSMP_TLVW_PAD);
 	switch (kind) {
@@ -502,10 +529,21 @@ static int dev_send(struct sim *s, uint32_t idx, enum msg_kind kind,
 		Csmp__CGMSNotification n = PB_INIT(Csmp__CGMSNotification, csmp__cgmsnotification);
 
 		put_device_id(&w, &c);
-		PB(n, code, 1, code);
+		PB(n, code, 1, x->code);
+		n.n_tlvs = x->n_tlvs;
+		n.tlvs = (uint32_t *)x->tlvs;
 		csmp_tlvw_put(&w, CSMP_TLV_CGMS_NOTIFICATION, &n.base);
 		break;
 	}
+	case MSG_ASYNC:
+		/* The answer made when the NON request came, as it was. */
+		if (x->raw_len > w.cap - w.len) {
+			w.err = -ENOSPC;
+			break;
+		}
+		memcpy(w.buf + w.len, x->raw, x->raw_len);
+		w.len += x->raw_len;
+		break;
 	}
 	if (s->up)	/* --uplink-sign (uplink.c) */
 		sim_uplink_sign(s, idx, &w, kind == MSG_REPORT);
@@ -523,6 +561,15 @@ static int dev_send(struct sim *s, uint32_t idx, enum msg_kind kind,
 
 /* ---- behaviour ---- */
 
+/*
+ * Exactly floor(N x F) devices of a share, spread evenly over the fleet:
+ * device i is in when floor((i + 1) F) > floor(i F).
+ */
+static bool in_share(uint32_t i, double f)
+{
+	return f > 0 && (uint64_t)((double)(i + 1) * f) > (uint64_t)((double)i * f);
+}
+
 void sim_dev_init(struct sim *s, uint32_t idx)
 {
 	struct sim_dev *d = &s->dev[idx];
@@ -531,6 +578,15 @@ void sim_dev_init(struct sim *s, uint32_t idx)
 	d->rng = (uint32_t)h | 1;	/* xorshift state must not be 0 */
 	d->state = SIM_UNREG;
 	d->mid = 0;
+	/* The wrong-key share counts from the other end of the fleet. */
+	if (s->o.stop_after >= 0 && in_share(idx, s->o.stop_share)) {
+		d->flags |= SIM_F_STOPS;
+		s->n_stops++;
+	}
+	if (in_share(s->o.devices - 1 - idx, s->o.wrong_key_share)) {
+		d->flags |= SIM_F_WRONG_KEY;
+		s->n_wrong_key++;
+	}
 	if (s->o.rate > 0)
 		return;		/* open loop: the pacer decides */
 	d->ival_ms = (uint32_t)(s->o.reg_min * 1e3);
@@ -549,7 +605,7 @@ static void reg_attempt(struct sim *s, uint32_t idx)
 	d->last_try = s->now;
 	d->attempts++;
 	s->st.reg_attempts++;
-	dev_send(s, idx, MSG_REGISTER, 0);
+	dev_send(s, idx, MSG_REGISTER, NULL);
 }
 
 void sim_dev_register_now(struct sim *s, uint32_t idx)
@@ -562,7 +618,7 @@ bool sim_dev_report_now(struct sim *s, uint32_t idx)
 {
 	if (s->dev[idx].state != SIM_REG)
 		return false;
-	if (dev_send(s, idx, MSG_REPORT, 0) == 0)
+	if (dev_send(s, idx, MSG_REPORT, NULL) == 0)
 		s->st.reports_sent++;
 	return true;
 }
@@ -578,15 +634,36 @@ static void report_next(struct sim *s, uint32_t idx)
 	sim_timer_set(s, idx, start + sim_rand_between(&d->rng, t / 2, t));
 }
 
+/*
+ * A reboot (firmware load, RebootRequest): the agent starts again, its
+ * MID counter from 0, and registers from the first backoff round.
+ */
+void sim_dev_reboot(struct sim *s, uint32_t idx)
+{
+	struct sim_dev *d = &s->dev[idx];
+
+	s->st.reboots++;
+	d->state = SIM_UNREG;
+	d->mid = 0;
+	d->attempts = 0;
+	d->async_gen++;		/* a pending asynchronous answer is lost */
+	d->ival_ms = (uint32_t)(s->o.reg_min * 1e3);
+	sim_timer_set(s, idx, s->now +
+		      sim_rand_between(&d->rng, 0, (uint64_t)d->ival_ms) *
+		      NSEC_PER_MSEC);
+}
+
 void sim_dev_timer(struct sim *s, uint32_t idx)
 {
 	struct sim_dev *d = &s->dev[idx];
 	uint64_t start, ival;
 
+	if (sim_dev_down(s, idx))
+		return;		/* gone: no reports, no registrations */
 	if (d->state == SIM_REG) {
 		if (!d->report_ms)
 			return;
-		if (dev_send(s, idx, MSG_REPORT, 0) == 0)
+		if (dev_send(s, idx, MSG_REPORT, NULL) == 0)
 			s->st.reports_sent++;
 		report_next(s, idx);
 		return;
@@ -634,9 +711,35 @@ uint8_t sim_dev_sub_intern(struct sim *s, const Csmp__ReportSubscribe *rs)
 
 static void reject(struct sim *s, uint32_t idx)
 {
+	struct send_args x = { .code = CSMP_NOTIFY_SIG_ERROR };
+
 	/* The agent reports every failed registration answer as code 2. */
-	if (dev_send(s, idx, MSG_NOTIFY, CSMP_NOTIFY_SIG_ERROR) == 0)
+	if (dev_send(s, idx, MSG_NOTIFY, &x) == 0)
 		s->st.notifications_sent++;
+}
+
+int sim_dev_notify(struct sim *s, uint32_t idx, uint32_t code,
+		   const uint32_t *tlvs, unsigned int n_tlvs,
+		   const uint8_t *token, uint8_t tkl)
+{
+	struct send_args x = { .code = code, .tlvs = tlvs, .n_tlvs = n_tlvs,
+			       .token = token, .tkl = tkl };
+	int err = dev_send(s, idx, MSG_NOTIFY, &x);
+
+	if (!err)
+		s->st.notifications_sent++;
+	return err;
+}
+
+int sim_dev_send_async(struct sim *s, uint32_t idx, const uint8_t *tlvs,
+		       size_t len)
+{
+	struct send_args x = { .raw = tlvs, .raw_len = len };
+	int err = dev_send(s, idx, MSG_ASYNC, &x);
+
+	if (!err)
+		s->st.async_sent++;
+	return err;
 }
 
 /* Apply the ACK body: 0 when the agent would accept it, -errno otherwise. */
@@ -689,6 +792,9 @@ static int apply_ack(struct sim *s, uint32_t idx, const uint8_t *p,
 			if (!ga->type_present_case || !ga->id_present_case ||
 			    ga->type < 1 || ga->type > 2)
 				return -EINVAL;
+			if (ga->type == CSMP_GROUP_FIRMWARE &&
+			    sim_radio_join(s, idx, ga->id))
+				return -EINVAL;
 			d->group[ga->type - 1] = ga->id;
 			break;
 		}
@@ -707,7 +813,8 @@ static int apply_ack(struct sim *s, uint32_t idx, const uint8_t *p,
 	return used ? 0 : -ENODATA;
 }
 
-static bool verify_ack(struct sim *s, const uint8_t *p, uint32_t len)
+static bool verify_ack(struct sim *s, uint32_t idx, const uint8_t *p,
+		       uint32_t len)
 {
 	struct sim_nms_key *k = s->key;
 	struct csmp_verify_item item;
@@ -717,7 +824,7 @@ static bool verify_ack(struct sim *s, const uint8_t *p, uint32_t len)
 		s->st.acks_unverified++;
 		return true;
 	}
-	csmp_verify_item_init(&item, p, len, k->key);
+	csmp_verify_item_init(&item, p, len, sim_dev_nms_key(s, idx));
 	csmp_verify_batch(k->verifier, &item, 1, &res, (uint64_t)time(NULL));
 	switch (res) {
 	case CSMP_R_OK:
@@ -740,6 +847,12 @@ void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len)
 	const uint8_t *p;
 	bool again;
 
+	if (sim_dev_down(s, idx))
+		return;
+	if (sim_radio_lost(s, idx)) {
+		s->st.rx_lost++;
+		return;
+	}
 	if (csmp_coap_parse(buf, (uint32_t)len, &m)) {
 		s->st.rx_malformed++;
 		return;
@@ -766,7 +879,7 @@ void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len)
 	/* RTT: until the kernel had the answer; latency: until verified. */
 	sim_hist_add(&s->rtt, (s->rx_at > d->last_try ? s->rx_at - d->last_try : 0) / 1000);
 	p = buf + m.payload_off;
-	if (!verify_ack(s, p, m.payload_len)) {
+	if (!verify_ack(s, idx, p, m.payload_len)) {
 		reject(s, idx);
 		return;
 	}
@@ -778,6 +891,8 @@ void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len)
 	if (s->o.report_interval >= 0)
 		d->report_ms = (uint32_t)(s->o.report_interval * 1e3);
 	d->state = SIM_REG;
+	/* Registered before: --rate's repeats, or after a reboot. */
+	again = again || d->reg_at;
 	d->reg_at = s->now;
 	s->last_reg = s->now;
 	if (again) {
@@ -785,14 +900,15 @@ void sim_dev_rx(struct sim *s, uint32_t idx, const uint8_t *buf, size_t len)
 	} else {
 		s->st.registered++;
 		sim_hist_add(&s->lat, (s->now - d->first_try) / 1000);
-		if (s->st.registered == s->o.devices)
+		/* The wrong-key share never registers. */
+		if (s->st.registered == s->o.devices - s->n_wrong_key)
 			s->all_registered_at = s->now;
 	}
 	sim_timer_set(s, idx, 0);
 	if (!d->report_ms || (s->o.rate > 0 && s->o.report_interval <= 0))
 		return;
 	/* The first report right after registration, then one per period. */
-	if (dev_send(s, idx, MSG_REPORT, 0) == 0)
+	if (dev_send(s, idx, MSG_REPORT, NULL) == 0)
 		s->st.reports_sent++;
 	d->round_end = s->now;
 	report_next(s, idx);

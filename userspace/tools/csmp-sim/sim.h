@@ -52,8 +52,14 @@ struct sim_dev {
 	uint8_t sub;		/* index into sim.subs */
 	uint8_t sock;		/* index into sim.socks */
 	uint8_t session_len;
+	uint8_t flags;		/* SIM_F_* */
+	uint32_t async_gen;	/* the pending asynchronous answer (radio.c) */
 	char session[16];	/* SessionID from the ACK (<= 16 chars) */
 };
+
+/* sim_dev.flags: what the fleet's shares made of a device. */
+#define SIM_F_STOPS	0x01	/* --stop-share: goes silent at --stop-after */
+#define SIM_F_WRONG_KEY	0x02	/* --wrong-key-share: another NMS key */
 
 /* A ReportSubscribe tlvid list, interned: most devices share one. */
 struct sim_sub {
@@ -92,6 +98,10 @@ struct sim_stats {
 	uint64_t tx_datagrams;
 	uint64_t tx_bytes;
 	uint64_t rx_bytes;
+	uint64_t reboots;		/* firmware load, RebootRequest */
+	uint64_t async_sent;		/* NON POST /c answers to NON requests */
+	uint64_t tx_lost;		/* --loss, device -> head-end */
+	uint64_t rx_lost;		/* --loss, head-end -> device */
 };
 
 struct sim_sock {
@@ -144,6 +154,23 @@ struct sim_opts {
 	int uplink_suite;		/* --uplink-sign: enum csmp_sig_suite */
 	const char *uplink_key_dir;	/* --uplink-key-dir DIR */
 	double bad_sig_rate;		/* --bad-signature-rate F */
+	/* firmware.c */
+	const char *fw_versions;	/* --fw-version V[,V...]: starting images */
+	const char *fw_hwid;		/* --fw-hwid S */
+	uint32_t fw_slot_size;		/* --fw-slot-size BYTES */
+	bool fw_transfer_response;	/* --fw-transfer-response */
+	/* radio.c */
+	double loss;			/* --loss P, each direction */
+	double link_rate;		/* --link-rate bytes/s, 0 = unlimited */
+	double pan_rate;		/* --pan-rate bytes/s, 0 = unlimited */
+	uint32_t pan_size;		/* --pan-size N devices per PAN */
+	uint32_t pan_queue;		/* --pan-queue N datagrams waiting */
+	struct in6_addr group_mcast;	/* --group-mcast PREFIX (/96) */
+	const char *mcast_if;		/* --mcast-if IFNAME */
+	/* proto.c: fleet shares */
+	double stop_after;		/* --stop-after S, < 0 = never */
+	double stop_share;		/* --stop-share F */
+	double wrong_key_share;		/* --wrong-key-share F */
 };
 
 struct sim_nms_key;
@@ -157,6 +184,12 @@ struct sim_srv_stats {
 	uint64_t post_sig_ok;
 	uint64_t post_sig_bad;		/* answered 4.01 */
 	uint64_t post_unsigned;		/* answered 4.03 */
+	uint64_t post_exempt;		/* unsigned, exempt TLVs only */
+	uint64_t non;			/* NON requests handled */
+	uint64_t mcast;			/* ... of them to a group */
+	uint64_t async_queued;		/* answers due later (NON POST /c) */
+	uint64_t notified;		/* CGMSNotification for a NON POST */
+	uint64_t while_down;		/* requests to a stopped device */
 	uint64_t report_changes;	/* ReportSubscribe applied */
 	uint64_t group_changes;		/* GroupAssign applied */
 	uint64_t tx_errors;
@@ -171,11 +204,17 @@ struct sim_uplink_stats {
 
 struct sim_srv;
 struct sim_uplink;
+struct sim_fw;
+struct sim_radio;
 struct csmp_tlvw;
+struct csmp_tlv;
+struct csmp_key;
 struct Csmp__ReportSubscribe;
 
 /* epoll tag of a device's server socket (devserver.c) */
 #define SIM_TAG_SRV	(4ull << 32)
+/* epoll tag of a multicast group's socket (radio.c) */
+#define SIM_TAG_MCAST	(8ull << 32)
 
 struct sim {
 	struct sim_opts o;
@@ -212,6 +251,9 @@ struct sim {
 	bool stop;
 	struct sim_srv *srv;		/* devserver.c, NULL without --serve */
 	struct sim_uplink *up;		/* uplink.c, NULL without --uplink-sign */
+	struct sim_fw *fw;		/* firmware.c */
+	struct sim_radio *radio;	/* radio.c, NULL without --serve */
+	uint32_t n_stops, n_wrong_key;	/* devices flagged by the shares */
 };
 
 /* loop.c */
@@ -240,12 +282,59 @@ void sim_dev_put_tlv(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
 		     uint32_t id);
 uint8_t sim_dev_sub_intern(struct sim *s,
 			   const struct Csmp__ReportSubscribe *rs);
+bool sim_dev_down(const struct sim *s, uint32_t idx);
+void sim_dev_reboot(struct sim *s, uint32_t idx);
+int sim_dev_notify(struct sim *s, uint32_t idx, uint32_t code,
+		   const uint32_t *tlvs, unsigned int n_tlvs,
+		   const uint8_t *token, uint8_t tkl);
+int sim_dev_send_async(struct sim *s, uint32_t idx, const uint8_t *tlvs,
+		       size_t len);
+struct csmp_key *sim_dev_nms_key(const struct sim *s, uint32_t idx);
 
 /* devserver.c: the device side of head-end requests */
 int sim_serve_setup(struct sim *s);
 void sim_serve_teardown(struct sim *s);
 void sim_serve_rx(struct sim *s, uint32_t idx);
 void sim_serve_json(struct sim *s, FILE *f);
+void sim_serve_deliver(struct sim *s, uint32_t idx, const uint8_t *buf,
+		       size_t len, const struct sockaddr_in6 *from, bool mcast);
+int sim_serve_fd(const struct sim *s, uint32_t idx);
+
+/* firmware.c: the agent's three image slots */
+int sim_fw_setup(struct sim *s);
+void sim_fw_teardown(struct sim *s);
+void sim_fw_put_info(struct sim *s, uint32_t idx, struct csmp_tlvw *w,
+		     uint32_t index);
+const char *sim_fw_running_version(const struct sim *s, uint32_t idx);
+int sim_fw_post(struct sim *s, uint32_t idx, const uint8_t *p,
+		const struct csmp_tlv *t, struct csmp_tlvw *out);
+int sim_fw_get(struct sim *s, uint32_t idx, uint32_t id, struct csmp_tlvw *w);
+void sim_fw_load_due(struct sim *s, uint32_t idx, uint32_t gen);
+void sim_fw_json(struct sim *s, FILE *f);
+
+/* radio.c: loss, link and PAN rates, deferred work, multicast groups */
+enum sim_ev_kind {
+	SIM_EV_RX = 1,		/* a request reaches the device */
+	SIM_EV_TX,		/* an answer leaves the device */
+	SIM_EV_ASYNC,		/* the answer to a NON request is due */
+	SIM_EV_LOAD,		/* a LoadRequest's time came */
+	SIM_EV_REBOOT,		/* RebootRequest, after a few seconds */
+};
+int sim_radio_setup(struct sim *s);
+void sim_radio_teardown(struct sim *s);
+bool sim_radio_lost(struct sim *s, uint32_t idx);
+int sim_radio_down(struct sim *s, uint32_t idx, const uint8_t *buf,
+		   size_t len, const struct sockaddr_in6 *from);
+int sim_radio_up(struct sim *s, uint32_t idx, int fd, const uint8_t *buf,
+		 size_t len, const struct sockaddr_in6 *to);
+int sim_radio_later(struct sim *s, uint64_t at, uint32_t idx,
+		    enum sim_ev_kind kind, uint32_t gen, const void *data,
+		    size_t len);
+uint64_t sim_radio_next(const struct sim *s);
+void sim_radio_fire(struct sim *s);
+int sim_radio_join(struct sim *s, uint32_t idx, uint32_t group);
+void sim_radio_mcast_rx(struct sim *s, uint32_t gi);
+void sim_radio_json(struct sim *s, FILE *f);
 
 /* uplink.c: uplink signatures */
 int sim_uplink_setup(struct sim *s);

@@ -139,8 +139,15 @@ void sim_summary_json(struct sim *s, FILE *f)
 		per_s(st->acks_rx, s->t0, end), s->o.rate,
 		s->src_mode == SIM_SRC_PREFIX ? "prefix" : "ports",
 		s->src_mode == SIM_SRC_PREFIX ? s->n_socks : s->o.devices);
+	fprintf(f, ",\"reboots\":%llu,\"async_sent\":%llu,\"tx_lost\":%llu,"
+		"\"rx_lost\":%llu,\"stopping_devices\":%u,"
+		"\"wrong_key_devices\":%u",
+		U(st->reboots), U(st->async_sent), U(st->tx_lost),
+		U(st->rx_lost), s->n_stops, s->n_wrong_key);
 	sim_serve_json(s, f);
 	sim_uplink_json(s, f);
+	sim_fw_json(s, f);
+	sim_radio_json(s, f);
 	fprintf(f, "}\n");
 }
 
