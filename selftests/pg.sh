@@ -13,6 +13,8 @@
 #   bash selftests/pg.sh resume DIR             # start it again
 #   bash selftests/pg.sh stop DIR               # stop, remove DIR
 #
+# The server runs with fsync=off unless PG_FSYNC=on (a benchmark that
+# compares durability costs wants it on).
 # The cluster lives in a fresh temporary directory (initdb, trust
 # authentication for the local user "postgres" only), runs as the
 # unprivileged user postgres (or nobody) and listens on a Unix socket in
@@ -55,7 +57,7 @@ _pg_init() {
 _pg_ctl_start() {
 	local dir=$1
 	_pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off -c max_connections=40" \
+		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=${PG_FSYNC:-off} -c max_connections=40" \
 		start >/dev/null || {
 		sed 's/^/# postgres: /' "$dir/server.log" >&2
 		return 1
@@ -94,7 +96,7 @@ pg_start() {
 }
 
 # pg_sql SQL...: run SQL on the test server, unaligned rows, no header.
-pg_sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$PG_CONN" -c "$*"; }
+pg_sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 "$PG_CONN" -c "$*"; }
 
 # pg_stop [MODE] / pg_restart [MODE]: stop (and start) the server, keeping its data.
 pg_stop() { _pg_ctl_stop "$PG_DIR" "${1:-fast}"; }
