@@ -230,7 +230,8 @@ int csmp_signer_new(struct csmp_key *key, uint32_t cache_entries,
 void csmp_signer_free(struct csmp_signer *s);
 
 /* Sign a region into Signature.value (out >= CSMP_SIG_VALUE_MAX bytes).
- * Returns the value length or -errno. Uses the cache. */
+ * Returns the value length or -errno. Uses the cache, then (P-256) a nonce
+ * from the pool set with csmp_signer_set_pool(), else signs afresh. */
 int csmp_signer_sign(struct csmp_signer *s, const uint8_t *region,
 		     size_t len, uint8_t *out);
 
