@@ -118,6 +118,12 @@ sleep 1
 check "journal: a bad file's reload refused at PRIORITY=3 with FILE:LINE" \
 	jhas "$pid" 'csmpd.conf:[0-9]' -p err..err CSMP_MNEMONIC=CONFIG_RELOAD
 check "still active after the refused reload" test "$(prop ActiveState)" = active
+check "csmpctl reload of the bad file: refused" bash -c \
+	'! csmpctl reload >/tmp/reload.out 2>&1 && grep -q "reload refused" /tmp/reload.out'
+check "journal: the refused csmpctl reload logged as a refused SIGHUP is" \
+	jhas "$pid" '(csmpctl reload)' -p err..err CSMP_MNEMONIC=CONFIG_RELOAD
+curl_metrics >/tmp/metrics2.txt 2>/dev/null
+check "metrics: csmp_config_last_reload_successful 0" grep -qx 'csmp_config_last_reload_successful 0' /tmp/metrics2.txt
 cp /tmp/csmpd.conf.good /etc/csmpd/csmpd.conf
 
 # logrotate moves the events file; csmpd writes on to a new one.
