@@ -378,6 +378,8 @@ struct csmpd_daemon {
 	volatile int stop;	/* set by the signal handler */
 	unsigned int receiving;	/* workers still reading their sockets */
 	struct csmp_key *sign_key;	/* --nms-key; NULL: unsigned */
+	int listen_claim[CSMPD_MAX_LISTEN];	/* server/sock.c: one csmpd
+						 * per address */
 	struct csmp_sigpool *sign_pool;	/* nonces for sign_key; NULL: none */
 
 	/* Each room's own state; NULL where the room is not in use. */

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "csmpd.h"
@@ -115,11 +117,76 @@ static bool needs_v6only(const struct csmpd_config *c, unsigned int i)
 	return false;
 }
 
+/*
+ * One csmpd per listening address. SO_REUSEPORT would let a second csmpd
+ * on the same address and port join the group and silently take a share
+ * of the devices, so each address is first claimed with an abstract Unix
+ * socket named after it: the kernel frees the name when the holder dies,
+ * however it dies (kill -9 too), and the name is per network namespace,
+ * as the UDP port is. The claim listens, so a second csmpd can ask it
+ * who holds it (SO_PEERCRED). Returns the claim's fd or -EADDRINUSE.
+ */
+static int claim_listen(const struct csmpd_listen *l)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char addr[INET6_ADDRSTRLEN];
+	socklen_t len;
+	int fd, n, err;
+	__u16 port;
+
+	if (l->addr.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &l->addr.in6.sin6_addr, addr, sizeof(addr));
+		port = ntohs(l->addr.in6.sin6_port);
+	} else {
+		inet_ntop(AF_INET, &l->addr.in.sin_addr, addr, sizeof(addr));
+		port = ntohs(l->addr.in.sin_port);
+	}
+	/* sun_path[0] = 0: the abstract namespace. */
+	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
+		     "csmpd/udp/%s/%u", addr, port);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (!bind(fd, (struct sockaddr *)&un, len) && !listen(fd, 1))
+		return fd;
+	err = -errno;
+	close(fd);
+	if (err == -EADDRINUSE) {
+		struct ucred cr = { 0 };
+		socklen_t crl = sizeof(cr);
+
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&un, len) &&
+		    !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) &&
+		    cr.pid > 0)
+			csmpd_log(CSMPD_CRIT, "LISTEN_BUSY",
+				  "%s is served by another csmpd (pid %d): stop it first",
+				  l->text, (int)cr.pid);
+		else
+			csmpd_log(CSMPD_CRIT, "LISTEN_BUSY",
+				  "%s is served by another csmpd: stop it first",
+				  l->text);
+		if (fd >= 0)
+			close(fd);
+	}
+	return err;
+}
+
 int csmpd_sockets_open(struct csmpd_daemon *d)
 {
 	unsigned int i, w;
 	int fds[CSMPD_MAX_WORKERS];
 	int err;
+
+	for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+		d->listen_claim[i] = -1;
+	for (i = 0; i < d->cfg.n_listen; i++) {
+		err = claim_listen(&d->cfg.listen[i]);
+		if (err < 0)
+			goto err_close;
+		d->listen_claim[i] = err;
+	}
 
 	for (w = 0; w < d->n_workers; w++) {
 		for (i = 0; i < CSMPD_MAX_SOCKS; i++)
@@ -171,6 +238,11 @@ void csmpd_sockets_close(struct csmpd_daemon *d)
 {
 	unsigned int i, w;
 
+	for (i = 0; i < CSMPD_MAX_LISTEN; i++)
+		if (d->listen_claim[i] >= 0) {
+			close(d->listen_claim[i]);
+			d->listen_claim[i] = -1;
+		}
 	if (!d->workers)
 		return;
 	for (w = 0; w < d->n_workers; w++)
