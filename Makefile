@@ -56,6 +56,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	:= -lbpf -lelf -lz -luring -lprotobuf-c -lsodium -lcrypto -lsqlite3 -lpq \
 	   -lpcap -ljansson -lcap -lsystemd -lpthread -lm
+# csmpd's config file (userspace/csmpd/conf/)
+LIBS	+= -linih
 
 .PHONY: all check run bench fuzz install clean setup help kmod
 all:

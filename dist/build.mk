@@ -47,8 +47,8 @@ ADMIN_PROGS	:= csmpctl csmp-request csmpdump
 TOOL_PROGS	:= csmp-sim csmp-blast csmp-loadgen csmp-cryptobench
 man_of		= $(filter $(addprefix $(B)/man/,$(addsuffix .%,$(1))),$(MAN_PAGES))
 
-# The units name /usr/sbin, /usr/bin, /etc and /var/lib; an install
-# elsewhere gets its own paths.
+# The units and the service's csmpd.conf name /usr/sbin, /usr/bin, /etc
+# and /var/lib; an install elsewhere gets its own paths.
 UNIT_SED	:= -e 's|/usr/sbin/csmpd|$(SBINDIR)/csmpd|g' \
 		   -e 's|/usr/bin/csmpctl|$(BINDIR)/csmpctl|g' \
 		   -e 's|/etc/csmpd/|$(SYSCONFDIR)/csmpd/|g' \
@@ -73,8 +73,9 @@ install: all
 	install -d $(DESTDIR)$(DATADIR)/csmpd/monitoring
 	install -m 0644 dist/monitoring/csmpd-alerts.yml dist/monitoring/csmpd-dashboard.json \
 		$(DESTDIR)$(DATADIR)/csmpd/monitoring/
-	test -e $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf || \
-		install -m 0644 csmpd.conf.example $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf || { \
+		sed $(UNIT_SED) dist/csmpd.conf >$(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf && \
+		chmod 0644 $(DESTDIR)$(SYSCONFDIR)/csmpd/csmpd.conf; }
 	for u in dist/systemd/*.service; do \
 		sed $(UNIT_SED) $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done

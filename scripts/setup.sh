@@ -23,6 +23,8 @@ PKGS=(
 	debhelper dh-dkms lintian scdoc libsystemd-dev mmdebstrap prometheus fakeroot dpkg-dev
 	# for selftests/net/cli_help.sh: --help must make no syscall that touches anything
 	strace
+	# for csmpd's configuration file (userspace/csmpd/conf/): the INI syntax
+	libinih-dev
 )
 
 # The qemu test guests boot Debian's 6.1 kernel (the amd64 metapackage) and

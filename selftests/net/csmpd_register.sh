@@ -109,7 +109,7 @@ done
 
 # Allowlist: the fixture's EID is listed, another is refused with 4.03.
 log=$tmp/csmpd.allow.log
-if start_csmpd "$log" --policy allowlist --allow "$tmp/allow"; then
+if start_csmpd "$log" --devices allowlist --allow-file "$tmp/allow"; then
 	peer --target '[::1]:61628' reg >"$tmp/al.1" 2>&1
 	check "allowlist: listed EID registers (2.03)" test $? = 0
 	peer --target '[::1]:61628' --eid 1122334455667788 --expect-code 4.03 \
@@ -126,7 +126,7 @@ fi
 # A configured group: the fixture's device reports no GroupInfo, so the
 # answer carries GroupAssign{config, 7} between SessionID and the signature.
 log=$tmp/csmpd.group.log
-if start_csmpd "$log" --group 7; then
+if start_csmpd "$log" --config-group 7; then
 	peer --target '[::1]:61628' --expect-group 7 reg >"$tmp/gr.1" 2>&1
 	rc=$?
 	[ $rc = 0 ] || sed 's/^/# /' "$tmp/gr.1"
@@ -158,11 +158,11 @@ fi
 # A bad allowlist is refused with file:line.
 printf '0A0027FFFE3B2AB2\nnot-an-eid\n' >"$tmp/bad.allow"
 ip netns exec "$NS" "$CSMPD" --listen '[::1]:61629' --nms-key "$tmp/nms.pem" \
-	--policy allowlist --allow "$tmp/bad.allow" 2>"$tmp/bad.log" &
+	--devices allowlist --allow-file "$tmp/bad.allow" 2>"$tmp/bad.log" &
 bpid=$!
 wait $bpid
 rc=$?
 grep -q "bad.allow:2: not an EID" "$tmp/bad.log"
-check "a malformed --allow file is refused with file:line" test $? = 0 -a $rc != 0
+check "a malformed --allow-file is refused with file:line" test $? = 0 -a $rc != 0
 
 tap_done

@@ -51,7 +51,7 @@ cat >"$tmp/csmpd.conf" <<CONF
 [csmpd]
 listen = $T
 workers = 2
-backend-id = $((16#$BID))
+backend-id = $BID
 db = $tmp/registry.db
 control = $tmp/control.sock
 events = $tmp/events.jsonl

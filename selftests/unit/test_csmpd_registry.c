@@ -3,8 +3,7 @@
  * csmpd's device registry shard (userspace/csmpd/registry/registry.c):
  * lookups by EID and SessionID through table growth, SessionID uniqueness,
  * the latest reported TLVs per device (last report wins per type, table
- * TLVs kept together, unknown TLVs not kept, the per-device bounds), the
- * --allow file.
+ * TLVs kept together, unknown TLVs not kept, the per-device bounds).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,32 +192,6 @@ TEST_F(shard, latest_tlvs_are_bounded)
 	EXPECT_LE(d->tlv_cap, CSMPD_DEV_TLV_BYTES);
 	EXPECT_NE(NULL, csmpd_dev_tlv(d, CSMP_TLV_HARDWARE_DESC, &len));
 	EXPECT_EQ(NULL, csmpd_dev_tlv(d, CSMP_TLV_FIRMWARE_IMAGE_INFO, &len));
-}
-
-TEST(allow_file_is_parsed_and_refused_with_line)
-{
-	char path[] = "/tmp/csmpd-allow-XXXXXX";
-	struct csmpd_allow a;
-	int fd = mkstemp(path);
-	FILE *f;
-
-	ASSERT_GE(fd, 0);
-	f = fdopen(fd, "w");
-	fputs("# devices\n0A0027FFFE3B2AB2\n  00078108000000ff  # meter\n\n", f);
-	fclose(f);
-	ASSERT_EQ(0, csmpd_allow_load(&a, path));
-	EXPECT_EQ(2u, a.n);
-	EXPECT_TRUE(csmpd_allow_has(&a, 0x0A0027FFFE3B2AB2ull));
-	EXPECT_TRUE(csmpd_allow_has(&a, 0x00078108000000ffull));
-	EXPECT_FALSE(csmpd_allow_has(&a, 0x1122334455667788ull));
-	csmpd_allow_free(&a);
-
-	f = fopen(path, "w");
-	fputs("0A0027FFFE3B2AB2\n0A0027FFFE3B2AB\n", f);
-	fclose(f);
-	EXPECT_EQ(-EINVAL, csmpd_allow_load(&a, path));
-	EXPECT_EQ(0u, a.n);
-	unlink(path);
 }
 
 TEST_HARNESS_MAIN

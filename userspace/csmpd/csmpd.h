@@ -27,6 +27,7 @@
 #include "csmp.h"
 #include "csmp/reply.h"
 #include "sig.h"
+#include "conf/config.h"
 
 /* ---- sizes ------------------------------------------------------------- */
 
@@ -92,34 +93,33 @@ enum csmpd_io_kind {
 	CSMPD_IO_MMSG = 2,
 };
 
-enum csmpd_policy {
-	CSMPD_POLICY_OPEN = 0,		/* any EID may register */
-	CSMPD_POLICY_ALLOWLIST = 1,	/* only EIDs listed; others 4.03 */
-};
-
+/*
+ * Filled by conf/ (csmpd_conf_init) from the option table conf/options.def:
+ * every option member below is named in that table, which owns its
+ * parser, range and default; the [policy] options are in *policy.
+ */
 struct csmpd_config {
 	struct csmpd_listen listen[CSMPD_MAX_LISTEN];
 	unsigned int n_listen;
 	unsigned int workers;
 	enum csmpd_io_kind io;
 	__u32 uring_bufs;		/* provided buffers per worker ring */
-	const char *config_path;	/* --config (parsed by config.c) */
-	const char *db_path;		/* --db */
-	const char *nms_key_path;	/* --nms-key: PEM private key */
-	const char *control_path;	/* --control */
-	const char *metrics_addr;	/* --metrics ADDR:PORT */
-	const char *allow_path;		/* --allow: one EID per line */
-	const char *events_path;	/* --events PATH|- */
-	const char *user;		/* --user: run as, after binding */
-	const char *device_keys;	/* --device-keys DIR: uplink keys */
-	__u16 backend_id;		/* --backend-id: SessionID prefix */
-	struct csmp_reply_block reply;	/* --reply-ports; 0-0: ephemeral */
-	enum csmpd_policy policy;
+	const char *config_path;	/* --config FILE (argv's) */
+	char *db_path;
+	char *nms_key_path;		/* PEM private key */
+	char *control_path;
+	char *metrics_addr;		/* ADDR:PORT */
+	char *events_path;		/* PATH|- */
+	char *user;			/* run as, after binding */
+	char *device_keys;		/* DIR: uplink keys */
+	__u16 backend_id;		/* SessionID prefix */
+	struct csmp_reply_block reply;	/* 0-0: ephemeral */
+	unsigned int db_sync;		/* enum csmpd_db_sync */
+	__u32 commit_interval_ms;
+	__u32 commit_batch;
 	__u32 report_interval;		/* ReportSubscribe.interval, s */
 	__u32 report_tlvs[CSMPD_MAX_REPORT_TLVS];
 	unsigned int n_report_tlvs;
-	bool group_set;			/* --group: config group to assign */
-	__u32 group_id;
 	__u32 sig_lifetime;		/* SignatureValidity length, s */
 	__u32 sig_slack;		/* notBefore = floor(now) - slack */
 	__u32 sign_pool;		/* nonce pairs per worker, 0 = no pool */
@@ -127,12 +127,16 @@ struct csmpd_config {
 	__u32 exchange_lifetime;	/* dedup window, s */
 	int log_level;			/* print severities <= this */
 	bool foreground;
-	bool unsigned_ok;		/* --unsigned: lab use only */
-	bool steer_workers;		/* --steer-workers: csmp_reuseport */
-	const char *steer_pin;		/* its counters' pin directory */
+	bool unsigned_ok;		/* lab use only */
+	bool steer_workers;		/* csmp_reuseport */
+	char *steer_pin;		/* its counters' pin directory */
 	/* With a registry: a registration is answered only once its record
-	 * is committed (default); false answers at once (config file). */
+	 * is committed (default); false answers at once. */
 	bool ack_after_commit;
+	/* The policy at start; the policy reference takes it over. */
+	struct csmp_policy *policy;
+	/* Re-reads the policy for a reload (conf/reader.c). */
+	struct csmpd_conf_reader *reader;
 };
 
 /* ---- counters ----------------------------------------------------------- */
@@ -351,10 +355,6 @@ struct csmpd_worker {
 	__u64 keycache_gen;	/* the key store's generation it mirrors */
 };
 
-struct csmpd_allow {
-	__u64 *eids;		/* sorted */
-	size_t n;
-};
 
 struct csmpd_conf_state;
 struct csmpd_keys;
@@ -368,7 +368,6 @@ struct csmpd_daemon {
 	const struct csmpd_io_ops *io;
 	struct csmpd_worker *workers;
 	unsigned int n_workers;
-	struct csmpd_allow allow;
 	/* SipHash key: EID -> routing bucket (worker.c). Random at start
 	 * unless the registry restored it: the buckets are part of the
 	 * SessionIDs, so a persisted registry must persist the key too. */
@@ -480,9 +479,6 @@ int csmpd_dev_store_tlvs(struct csmpd_worker *w, struct csmpd_device *dev,
 			 const __u8 *payload, __u32 len);
 const __u8 *csmpd_dev_tlv(const struct csmpd_device *dev, __u32 type,
 			  __u16 *len);
-int csmpd_allow_load(struct csmpd_allow *a, const char *path);
-bool csmpd_allow_has(const struct csmpd_allow *a, __u64 eid);
-void csmpd_allow_free(struct csmpd_allow *a);
 
 /* proto/request.c: head-end-initiated requests (csmp-request). */
 int csmpd_req_init(struct csmpd_worker *w);
@@ -524,8 +520,8 @@ void csmpd_verify_fini(struct csmpd_daemon *d);
 void csmpd_verify_batch(struct csmpd_worker *w, struct csmpd_rx **rx,
 			unsigned int n);
 
-/* conf/runtime.c: the config file as the running daemon uses it. */
-int csmpd_conf_file(struct csmpd_daemon *d, const char *path);
+/* conf/runtime.c: the configuration as the running daemon uses it (the
+ * command line and the file are conf/options.c's, config.h). */
 void csmpd_conf_free(struct csmpd_daemon *d);
 int csmpd_policy_init(struct csmpd_daemon *d);
 void csmpd_policy_fini(struct csmpd_daemon *d);
@@ -536,6 +532,7 @@ bool csmpd_policy_config_group(struct csmpd_worker *w, __u64 eid, __u32 *id);
 const char *csmpd_policy_group_name(struct csmpd_worker *w, __u64 eid);
 int csmpd_conf_reload(struct csmpd_daemon *d, char *err, size_t errlen);
 __u64 csmpd_policy_generation(struct csmpd_daemon *d);
+const char *csmpd_policy_devices(struct csmpd_daemon *d);
 __u64 csmpd_conf_reloads(struct csmpd_daemon *d);
 
 /* privs.c: the privilege drop, after every privileged set-up. */

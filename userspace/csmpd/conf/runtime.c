@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The config file as the running daemon uses it: its settings applied to
- * struct csmpd_config before the command-line flags, the device policy
- * published to the workers (an RCU-style snapshot, config.h), the read
+ * The configuration as the running daemon uses it: the device policy the
+ * command line and the file made (conf/options.c), published to the
+ * workers (an RCU-style snapshot, config.h, policy.c), the read
  * bracket the worker loop opens and closes around each batch, the policy
  * look-ups the protocol makes inside it, and the reload (SIGHUP,
  * `csmpctl reload`).
@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "csmpd.h"
 #include "conf/runtime.h"
@@ -37,126 +36,38 @@ static struct csmpd_conf_state *state_new(struct csmpd_daemon *d)
 	return c;
 }
 
-/* Read --config FILE into d->cfg, before the flags are applied over it.
- * Prints FILE:LINE on error; returns -errno. */
-int csmpd_conf_file(struct csmpd_daemon *d, const char *path)
-{
-	struct csmpd_config *cfg = &d->cfg;
-	struct csmpd_conf_state *o = state_new(d);
-	struct csmp_conf *c;
-	char err[512];
-	unsigned int i;
-	int ret;
-
-	if (!o)
-		return -ENOMEM;
-	c = &o->conf;
-	ret = csmp_conf_load(path, c, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "%%CSMP-2-CONFIG: %s\n", err);
-		return ret;
-	}
-	o->have_conf = true;
-	o->path = path;
-#define FILESET(bit) (c->set & (1ull << (bit)))
-	if (FILESET(CSMP_CONF_LISTEN)) {
-		cfg->n_listen = 0;
-		for (i = 0; i < c->n_listen; i++) {
-			if (csmpd_parse_listen(c->listen[i],
-					       &cfg->listen[cfg->n_listen])) {
-				fprintf(stderr, "%%CSMP-2-CONFIG: %s: listen: '%s' is not ADDR:PORT\n",
-					path, c->listen[i]);
-				return -EINVAL;
-			}
-			cfg->n_listen++;
-		}
-	}
-	if (FILESET(CSMP_CONF_WORKERS))
-		cfg->workers = c->workers;
-	if (FILESET(CSMP_CONF_IO))
-		cfg->io = !strcmp(c->io, "uring") ? CSMPD_IO_URING :
-			  !strcmp(c->io, "mmsg") ? CSMPD_IO_MMSG : CSMPD_IO_AUTO;
-	if (FILESET(CSMP_CONF_BACKEND_ID))
-		cfg->backend_id = (__u16)c->backend_id;
-	if (FILESET(CSMP_CONF_REPLY_PORTS)) {
-		cfg->reply.lo = (__u16)c->reply_lo;
-		cfg->reply.hi = (__u16)c->reply_hi;
-	}
-	if (FILESET(CSMP_CONF_LOG_LEVEL))
-		cfg->log_level = c->log_level;
-	if (FILESET(CSMP_CONF_REPORT_INTERVAL))
-		cfg->report_interval = c->report_interval;
-	if (FILESET(CSMP_CONF_SIG_LIFETIME))
-		cfg->sig_lifetime = c->sig_lifetime;
-	if (FILESET(CSMP_CONF_METRICS))
-		cfg->metrics_addr = c->metrics;
-	if (FILESET(CSMP_CONF_EVENTS))
-		cfg->events_path = c->events;
-	if (FILESET(CSMP_CONF_USER))
-		cfg->user = c->user;
-	cfg->ack_after_commit = c->ack_after_commit;
-	if (FILESET(CSMP_CONF_NMS_KEY) || access(c->nms_key, R_OK) == 0)
-		cfg->nms_key_path = c->nms_key;
-	/* With a config file, the documented defaults of these apply. */
-	cfg->db_path = c->db;
-	cfg->control_path = c->control;
-	cfg->device_keys = c->device_keys;
-	if (c->policy->allowlist)
-		cfg->policy = CSMPD_POLICY_ALLOWLIST;
-	return 0;
-}
-
 void csmpd_conf_free(struct csmpd_daemon *d)
 {
 	struct csmpd_conf_state *c = d->conf;
 
+	csmpd_conf_reader_stop(d->cfg.reader);
+	d->cfg.reader = NULL;
+	csmpd_config_free(&d->cfg);
 	if (!c)
 		return;
-	csmp_conf_free(&c->conf);
 	pthread_mutex_destroy(&c->reload_lock);
 	free(c);
 	d->conf = NULL;
 }
 
-/* The first snapshot: the file's policy, or an open one without a file;
- * and the --allow file, which holds beside it. */
+/* The first snapshot: the policy the command line and the file made. */
 int csmpd_policy_init(struct csmpd_daemon *d)
 {
 	struct csmpd_conf_state *c = state_new(d);
-	struct csmp_policy *p;
+	struct csmp_policy *p = d->cfg.policy;
 	int ret;
 
 	if (!c)
 		return -ENOMEM;
-	if (d->cfg.allow_path) {
-		ret = csmpd_allow_load(&d->allow, d->cfg.allow_path);
-		if (ret)
-			return ret;
-		csmpd_log(CSMPD_INFO, "ALLOWLIST", "%zu EIDs allowed (%s)",
-			  d->allow.n, d->cfg.allow_path);
-	}
-	if (c->have_conf) {
-		p = c->conf.policy;
-		c->conf.policy = NULL;
-	} else {
-		p = calloc(1, sizeof(*p));
-		if (!p) {
-			ret = -ENOMEM;
-			goto err_allow;
-		}
-		p->sig_skew = CSMP_DEF_SIG_SKEW;
-	}
+	if (p->allowlist)
+		csmpd_log(CSMPD_INFO, "ALLOWLIST", "%zu EIDs allowed, %zu groups",
+			  p->n_allow, p->n_groups);
 	ret = csmp_policy_ref_init(&c->pol, d->n_workers, p);
-	if (ret) {
-		csmp_policy_free(p);
-		goto err_allow;
-	}
+	if (ret)
+		return ret;
+	d->cfg.policy = NULL;	/* the reference's now */
 	c->pol_ready = true;
 	return 0;
-
-err_allow:
-	csmpd_allow_free(&d->allow);
-	return ret;
 }
 
 void csmpd_policy_fini(struct csmpd_daemon *d)
@@ -167,7 +78,6 @@ void csmpd_policy_fini(struct csmpd_daemon *d)
 		csmp_policy_ref_fini(&c->pol);
 		c->pol_ready = false;
 	}
-	csmpd_allow_free(&d->allow);
 }
 
 void csmpd_policy_enter(struct csmpd_worker *w)
@@ -181,29 +91,22 @@ void csmpd_policy_leave(struct csmpd_worker *w)
 	csmp_policy_idle(&w->d->conf->pol, w->idx);
 }
 
-/* Under --policy allowlist: listed in --allow, or by the file's policy. */
+/* May eid register? Open, or listed (allow, allow-file, a group). */
 bool csmpd_policy_allowed(struct csmpd_worker *w, __u64 eid)
 {
 	const struct csmp_policy *p = w->policy;
 
-	if (csmpd_allow_has(&w->d->allow, eid))
-		return true;
-	return p && p->allowlist && csmp_policy_allowed(p, eid);
+	return !p || csmp_policy_allowed(p, eid);
 }
 
 /* The config group (GroupAssign type 1) of a registering device: its
- * policy group's, else --group; false for none. */
+ * policy group's, else [policy]'s config-group; false for none. */
 bool csmpd_policy_config_group(struct csmpd_worker *w, __u64 eid, __u32 *id)
 {
 	const struct csmp_policy *p = w->policy;
-	const struct csmp_group *g = p ? csmp_policy_group(p, eid) : NULL;
 
-	if (g && g->config_group) {
-		*id = g->config_group;
-		return true;
-	}
-	*id = w->d->cfg.group_id;
-	return w->d->cfg.group_set;
+	*id = p ? csmp_policy_config_group(p, eid) : 0;
+	return *id != 0;
 }
 
 const char *csmpd_policy_group_name(struct csmpd_worker *w, __u64 eid)
@@ -212,6 +115,19 @@ const char *csmpd_policy_group_name(struct csmpd_worker *w, __u64 eid)
 				     csmp_policy_group(w->policy, eid) : NULL;
 
 	return g ? g->name : "";
+}
+
+/* "open" or "allowlist", of the published policy: read under the lock
+ * that a reload holds until the snapshot it replaced is freed. */
+const char *csmpd_policy_devices(struct csmpd_daemon *d)
+{
+	struct csmpd_conf_state *o = d->conf;
+	const char *s;
+
+	pthread_mutex_lock(&o->reload_lock);
+	s = atomic_load(&o->pol.cur)->allowlist ? "allowlist" : "open";
+	pthread_mutex_unlock(&o->reload_lock);
+	return s;
 }
 
 __u64 csmpd_policy_generation(struct csmpd_daemon *d)
@@ -224,29 +140,23 @@ __u64 csmpd_conf_reloads(struct csmpd_daemon *d)
 	return atomic_load(&d->conf->reloads);
 }
 
-/* Re-read the config file's policy and publish it. Returns 0 or -errno
- * with the reason in err (FILE:LINE for a bad file). */
+/* Parse the command line and the config file again (through the config
+ * reader, which reads what root can when csmpd started as root) and
+ * publish their policy. Returns 0 or -errno with the reason in err
+ * (FILE:LINE for a bad file). */
 int csmpd_conf_reload(struct csmpd_daemon *d, char *err, size_t errlen)
 {
 	struct csmpd_conf_state *o = d->conf;
-	struct csmp_conf c;
 	struct csmp_policy *p;
 	int ret;
 
-	if (!o->path) {
-		snprintf(err, errlen, "csmpd was started without --config");
-		return -ENOENT;
-	}
 	pthread_mutex_lock(&o->reload_lock);
-	ret = csmp_conf_load(o->path, &c, err, errlen);
+	ret = csmpd_conf_reader_policy(d->cfg.reader, &p, err, errlen);
 	if (ret) {
 		atomic_fetch_add(&o->reload_errors, 1);
 		pthread_mutex_unlock(&o->reload_lock);
 		return ret;
 	}
-	p = c.policy;
-	c.policy = NULL;
-	csmp_conf_free(&c);
 	ret = csmp_policy_publish(&o->pol, p, POLICY_WAIT_MS);
 	if (ret == -ETIMEDOUT)
 		csmpd_log(CSMPD_WARNING, "CONFIG_RELOAD",
@@ -256,7 +166,8 @@ int csmpd_conf_reload(struct csmpd_daemon *d, char *err, size_t errlen)
 	pthread_mutex_unlock(&o->reload_lock);
 	csmpd_log(CSMPD_NOTICE, "CONFIG_RELOAD",
 		  "%s: policy generation %llu: %zu groups, devices %s, "
-		  "uplink-signature %s", o->path,
+		  "uplink-signature %s",
+		  d->cfg.config_path ? d->cfg.config_path : "command line",
 		  (unsigned long long)p->generation, p->n_groups,
 		  p->allowlist ? "allowlist" : "open",
 		  csmp_sigpol_name(p->uplink_sig));

@@ -397,8 +397,7 @@ static void on_registration(struct csmpd_worker *w, struct csmpd_rx *rx)
 		reply_code(w, rx, CSMP_COAP_BAD_REQUEST);
 		return;
 	}
-	if (d->cfg.policy == CSMPD_POLICY_ALLOWLIST &&
-	    !csmpd_policy_allowed(w, eid)) {
+	if (!csmpd_policy_allowed(w, eid)) {
 		CSMPD_INC(&w->ctr, reg_refused);
 		CSMPD_INC(&w->ctr, reason[CSMP_R_POLICY_REFUSED]);
 		csmpd_log(CSMPD_WARNING, "REG_REFUSED",

@@ -21,8 +21,8 @@
 int csmpd_verify_init(struct csmpd_daemon *d)
 {
 	struct csmp_verifier_opts vo = {
-		.skew = d->conf ? atomic_load(&d->conf->pol.cur)->sig_skew :
-				  CSMP_DEF_SIG_SKEW,
+		/* After the policy's init: the start-up snapshot's. */
+		.skew = atomic_load(&d->conf->pol.cur)->sig_skew,
 		.replay_entries = REPLAY_ENTRIES,
 	};
 	unsigned int i;

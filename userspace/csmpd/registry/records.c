@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "csmpd.h"
-#include "conf/runtime.h"
 #include "registry/records.h"
 
 static int64_t now_ms(void)
@@ -239,14 +238,12 @@ static int bucket_key(struct csmpd_daemon *d, struct csmp_db *db)
 /* After the workers' state and the key store exist, before the sockets. */
 int csmpd_registry_init(struct csmpd_daemon *d)
 {
-	const struct csmpd_conf_state *c = d->conf;
-	bool file = c && c->have_conf;
 	struct csmp_db_opts dbo = {
 		.path = d->cfg.db_path,
 		.producers = d->n_workers + 1,	/* + control */
-		.commit_interval_ms = file ? c->conf.commit_interval_ms : 0,
-		.commit_batch = file ? c->conf.commit_batch : 0,
-		.sync_full = !file || c->conf.db_sync_full,
+		.commit_interval_ms = d->cfg.commit_interval_ms,
+		.commit_batch = d->cfg.commit_batch,
+		.sync_full = d->cfg.db_sync == CSMPD_DB_SYNC_FULL,
 		.node = d->cfg.backend_id,
 		.reply_port_lo = d->cfg.reply.lo,
 		.reply_port_hi = d->cfg.reply.hi,

@@ -4,10 +4,9 @@
  * tables of device pointers (by EID, by SessionID) that only the owning
  * worker reads or writes (worker.c explains how datagrams reach the owner).
  * Also the latest reported TLVs of a device (raw bytes per TLV type,
- * bounded) and the --allow list. Persistence (SQLite) hooks in through
- * struct csmpd_hooks and csmpd_device.ext.
+ * bounded). The allowlist is the policy's (conf/). Persistence (SQLite)
+ * hooks in through struct csmpd_hooks and csmpd_device.ext.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,90 +329,4 @@ const __u8 *csmpd_dev_tlv(const struct csmpd_device *dev, __u32 type,
 		}
 	}
 	return NULL;
-}
-
-/* ---- --allow FILE -------------------------------------------------------- */
-
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* One EID (16 hex digits) per line; '#' starts a comment. A bad line is
- * refused with file:line. */
-int csmpd_allow_load(struct csmpd_allow *a, const char *path)
-{
-	char line[256];
-	size_t cap = 0, lineno = 0;
-	FILE *f;
-	int err = 0;
-
-	a->eids = NULL;
-	a->n = 0;
-	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		csmpd_log(CSMPD_ERR, "CONFIG", "%s: %s", path, strerror(errno));
-		return err;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *e;
-		__u64 eid;
-
-		lineno++;
-		if ((e = strchr(p, '#')))
-			*e = 0;
-		while (isspace((unsigned char)*p))
-			p++;
-		e = p + strlen(p);
-		while (e > p && isspace((unsigned char)e[-1]))
-			*--e = 0;
-		if (!*p)
-			continue;
-		if (csmp_eid_from_hex((const __u8 *)p, (__u32)strlen(p),
-				      &eid)) {
-			csmpd_log(CSMPD_ERR, "CONFIG",
-				  "%s:%zu: not an EID (16 hex digits): %s",
-				  path, lineno, p);
-			err = -EINVAL;
-			goto err_free;
-		}
-		if (a->n == cap) {
-			__u64 *n;
-
-			cap = cap ? cap * 2 : 256;
-			n = realloc(a->eids, cap * sizeof(*n));
-			if (!n) {
-				err = -ENOMEM;
-				goto err_free;
-			}
-			a->eids = n;
-		}
-		a->eids[a->n++] = eid;
-	}
-	fclose(f);
-	if (a->n)
-		qsort(a->eids, a->n, sizeof(*a->eids), cmp_u64);
-	return 0;
-
-err_free:
-	fclose(f);
-	csmpd_allow_free(a);
-	return err;
-}
-
-bool csmpd_allow_has(const struct csmpd_allow *a, __u64 eid)
-{
-	return a->n && bsearch(&eid, a->eids, a->n, sizeof(eid), cmp_u64);
-}
-
-void csmpd_allow_free(struct csmpd_allow *a)
-{
-	if (!a)
-		return;
-	free(a->eids);
-	a->eids = NULL;
-	a->n = 0;
 }
