@@ -21,6 +21,19 @@
  *   get68 get65 run          GET /c/68, /c/65, /c/75/1 (the RUN slot)
  *   wait:S        sleep S seconds
  *
+ * With --nms [ADDR]:PORT it is also the NMS the devices send to, for the
+ * asynchronous steps (csmp-wire-facts.md §1.4):
+ *   nonget:IDS:A  NON GET /c?q=IDS (commas become spaces)&a=A, then the
+ *                 device's NON POST /c with the answer (at most 2A + 2 s)
+ *   nonpost:ok|bad  NON POST with a token, signed: GroupAssign {1, 5}
+ *                 (ok) or CGMSSettings (bad: the agent cannot POST it),
+ *                 then the device's CGMSNotification
+ *   assign:G      signed CON POST GroupAssign {2, G} (the firmware group)
+ *   mcast:G       every block as a NON POST {GroupMatch {2, G}, ImageBlock}
+ *                 to the group's address (--group-mcast, default
+ *                 ff05::c5:0:0 + G) out --mcast-if (default lo), 5 ms apart
+ *   notes:S       count the CGMSNotifications that come in S seconds
+ *
  *   fw_driver --target [ADDR]:PORT --key NMS.pem --image FILE
  *             [--block-size N] [--timeout-ms N] STEP...
  *
@@ -37,12 +50,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
 #include "csmp.h"
 #include "fwimage.h"
+#include "hostport.h"
 #include "sig.h"
 
 static struct {
 	int fd;
+	int nms;			/* --nms: what the devices send us */
+	struct in6_addr group_base;
+	const char *mcast_if;
 	struct sockaddr_in6 to;
 	struct csmp_signer *signer;
 	uint16_t mid;
@@ -354,6 +373,259 @@ static int step_complete(void)
 	return 0;
 }
 
+/* The next NON POST /c the NMS socket takes within ms: 0, -ETIMEDOUT. */
+static int nms_next(int ms, uint64_t *after_ms)
+{
+	struct pollfd p = { .fd = g.nms, .events = POLLIN };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+				  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			return -ETIMEDOUT;
+		g.ans_len = (int)recv(g.nms, g.ans, sizeof(g.ans), 0);
+		if (g.ans_len < 0 ||
+		    csmp_coap_parse(g.ans, (uint32_t)g.ans_len, &g.m))
+			continue;
+		/* Registrations (CON /r) are not what we wait for. */
+		if (g.m.type != CSMP_COAP_NON || g.m.code != CSMP_COAP_POST)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (after_ms)
+			*after_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
+					       (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		return 0;
+	}
+}
+
+static void print_ids(void)
+{
+	const uint8_t *p = g.ans + g.m.payload_off;
+	struct csmp_tlv_iter it;
+	struct csmp_tlv t;
+	bool first = true;
+
+	printf(",\"tlvs\":[");
+	csmp_tlv_init(&it, p, g.m.payload_len);
+	while (csmp_tlv_next(&it, &t) == 1) {
+		printf("%s%u", first ? "" : ",", t.type);
+		first = false;
+	}
+	printf("]");
+}
+
+static int step_nonget(const char *arg)
+{
+	char ids[128], q[140], a[16];
+	const char *colon = strrchr(arg, ':');
+	uint8_t buf[256];
+	struct csmp_coap_enc e;
+	uint64_t after;
+	int len, delay;
+
+	if (!colon || g.nms < 0)
+		return -EINVAL;
+	snprintf(ids, sizeof(ids), "%.*s", (int)(colon - arg), arg);
+	for (char *c = ids; *c; c++)
+		if (*c == ',')
+			*c = ' ';
+	delay = atoi(colon + 1);
+	snprintf(q, sizeof(q), "q=%s", ids);
+	snprintf(a, sizeof(a), "a=%d", delay);
+	csmp_coap_enc_init(&e, buf, sizeof(buf), CSMP_COAP_NON, CSMP_COAP_GET,
+			   g.mid++, NULL, 0);
+	csmp_coap_enc_path(&e, "c");
+	csmp_coap_enc_query(&e, q);
+	csmp_coap_enc_query(&e, a);
+	len = csmp_coap_enc_finish(&e);
+	if (len < 0 || sendto(g.fd, buf, (size_t)len, 0,
+			      (struct sockaddr *)&g.to, sizeof(g.to)) < 0)
+		return -EIO;
+	printf("{\"step\":\"nonget\",\"a\":%d", delay);
+	if (nms_next((2 * delay + 2) * 1000, &after)) {
+		printf(",\"answer\":false}\n");
+		return 0;
+	}
+	printf(",\"answer\":true,\"after_ms\":%llu,\"tkl\":%u",
+	       (unsigned long long)after, g.m.tkl);
+	print_ids();
+	printf("}\n");
+	return 0;
+}
+
+static int step_nonpost(const char *kind)
+{
+	static const uint8_t tok[2] = { 0xab, 0xcd };
+	Csmp__GroupAssign ga;
+	Csmp__CGMSSettings cs;
+	const Csmp__CGMSNotification *n;
+	uint8_t buf[512];
+	struct csmp_coap_enc e;
+	struct csmp_tlvw w;
+	uint32_t now = (uint32_t)time(NULL);
+	int len;
+
+	if (g.nms < 0)
+		return -EINVAL;
+	csmp_coap_enc_init(&e, buf, sizeof(buf), CSMP_COAP_NON, CSMP_COAP_POST,
+			   g.mid++, tok, sizeof(tok));
+	csmp_coap_enc_path(&e, "c");
+	csmp_coap_enc_payload_begin(&e, &w, 0);
+	if (!strcmp(kind, "ok")) {
+		protobuf_c_message_init(&csmp__group_assign__descriptor, &ga);
+		ga.type = 1;
+		ga.id = 5;
+		csmp_pb_set_present(&ga.base, 1);
+		csmp_pb_set_present(&ga.base, 2);
+		csmp_tlvw_put(&w, CSMP_TLV_GROUP_ASSIGN, &ga.base);
+	} else {
+		protobuf_c_message_init(&csmp__cgmssettings__descriptor, &cs);
+		cs.reg_interval_min = 10;
+		csmp_pb_set_present(&cs.base, 1);
+		csmp_tlvw_put(&w, CSMP_TLV_CGMS_SETTINGS, &cs.base);
+	}
+	len = csmp_sig_append(g.signer, w.buf, w.len, w.cap, now - 60, now + 3600);
+	if (len < 0)
+		return len;
+	w.len = (size_t)len;
+	csmp_coap_enc_payload_end(&e, &w);
+	len = csmp_coap_enc_finish(&e);
+	if (len < 0 || sendto(g.fd, buf, (size_t)len, 0,
+			      (struct sockaddr *)&g.to, sizeof(g.to)) < 0)
+		return -EIO;
+	printf("{\"step\":\"nonpost\",\"kind\":\"%s\"", kind);
+	if (nms_next(3000, NULL)) {
+		printf(",\"answer\":false}\n");
+		return 0;
+	}
+	csmp_arena_reset(&g.arena);
+	n = (const Csmp__CGMSNotification *)answer_tlv(CSMP_TLV_CGMS_NOTIFICATION, 0);
+	printf(",\"answer\":true,\"token\":\"");
+	for (int i = 0; i < g.m.tkl; i++)
+		printf("%02x", g.m.token[i]);
+	printf("\"");
+	if (n) {
+		printf(",\"code\":%u,\"failed\":[", n->code);
+		for (size_t i = 0; i < n->n_tlvs; i++)
+			printf("%s%u", i ? "," : "", n->tlvs[i]);
+		printf("]");
+	}
+	printf("}\n");
+	return 0;
+}
+
+static int step_assign(const char *arg)
+{
+	Csmp__GroupAssign ga;
+	ProtobufCMessage *msgs[1] = { &ga.base };
+	uint32_t ids[1] = { CSMP_TLV_GROUP_ASSIGN };
+	int r, tries = 0;
+
+	protobuf_c_message_init(&csmp__group_assign__descriptor, &ga);
+	ga.type = CSMP_GROUP_FIRMWARE;
+	ga.id = (uint32_t)atoi(arg);
+	csmp_pb_set_present(&ga.base, 1);
+	csmp_pb_set_present(&ga.base, 2);
+	do
+		r = post(msgs, ids, 1, true);
+	while (r && ++tries < 10);
+	printf("{\"step\":\"assign\",\"code\":\"%s\"}\n",
+	       r ? "timeout" : code_str());
+	return 0;
+}
+
+static int step_mcast(const char *arg)
+{
+	struct sockaddr_in6 to = g.to;
+	uint32_t group = (uint32_t)atoi(arg);
+	unsigned int lo = if_nametoindex(g.mcast_if);
+	int hops = 1;
+
+	to.sin6_addr = g.group_base;
+	for (int i = 0; i < 4; i++)
+		to.sin6_addr.s6_addr[12 + i] = (uint8_t)(group >> (24 - 8 * i));
+	if (setsockopt(g.fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &lo, sizeof(lo)) ||
+	    setsockopt(g.fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)))
+		return -errno;
+	for (uint32_t b = 0; b < g.nblocks; b++) {
+		Csmp__GroupMatch gm;
+		Csmp__ImageBlock ib;
+		uint8_t buf[1400];
+		struct csmp_coap_enc e;
+		struct csmp_tlvw w;
+		size_t off = (size_t)b * g.bs, len = g.bs;
+		int n;
+
+		if (off + len > g.img.size)
+			len = g.img.size - off;
+		protobuf_c_message_init(&csmp__group_match__descriptor, &gm);
+		protobuf_c_message_init(&csmp__image_block__descriptor, &ib);
+		gm.type = CSMP_GROUP_FIRMWARE;
+		gm.id = group;
+		csmp_pb_set_present(&gm.base, 1);
+		csmp_pb_set_present(&gm.base, 2);
+		ib.file_hash.len = 8;
+		ib.file_hash.data = g.img.hash;
+		ib.block_num = b;
+		ib.block_data.len = len;
+		ib.block_data.data = g.data + off;
+		csmp_pb_set_present(&ib.base, 1);
+		csmp_pb_set_present(&ib.base, 2);
+		csmp_pb_set_present(&ib.base, 4);
+		csmp_coap_enc_init(&e, buf, sizeof(buf), CSMP_COAP_NON,
+				   CSMP_COAP_POST, g.mid++, NULL, 0);
+		csmp_coap_enc_path(&e, "c");
+		csmp_coap_enc_query(&e, "a=1");
+		csmp_coap_enc_payload_begin(&e, &w, 0);
+		csmp_tlvw_put(&w, CSMP_TLV_GROUP_MATCH, &gm.base);
+		csmp_tlvw_put(&w, CSMP_TLV_IMAGE_BLOCK, &ib.base);
+		csmp_coap_enc_payload_end(&e, &w);
+		n = csmp_coap_enc_finish(&e);
+		if (n < 0 || sendto(g.fd, buf, (size_t)n, 0,
+				    (struct sockaddr *)&to, sizeof(to)) < 0)
+			return -errno;
+		g.sent++;
+		usleep(5000);
+	}
+	printf("{\"step\":\"mcast\",\"group\":%u,\"sent\":%u}\n", group,
+	       g.nblocks);
+	return 0;
+}
+
+static int step_notes(const char *arg)
+{
+	unsigned long n = 0, code0 = 0;
+	struct timespec t0, t1;
+	int ms = (int)(atof(arg) * 1000);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		const Csmp__CGMSNotification *cn;
+		int left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+				  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || nms_next(left, NULL))
+			break;
+		csmp_arena_reset(&g.arena);
+		cn = (const Csmp__CGMSNotification *)
+			answer_tlv(CSMP_TLV_CGMS_NOTIFICATION, 0);
+		if (!cn)
+			continue;
+		n++;
+		code0 += cn->code == CSMP_NOTIFY_OK;
+	}
+	printf("{\"step\":\"notes\",\"notifications\":%lu,\"code0\":%lu}\n",
+	       n, code0);
+	return 0;
+}
+
 static int step_load(const char *arg)
 {
 	Csmp__LoadRequest lr;
@@ -446,9 +718,12 @@ int main(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "timeout-ms", required_argument, NULL, 'T' },
+		{ "nms", required_argument, NULL, 'n' },
+		{ "group-mcast", required_argument, NULL, 'G' },
+		{ "mcast-if", required_argument, NULL, 'I' },
 		{ 0 },
 	};
-	const char *target = NULL, *keyp = NULL, *image = NULL;
+	const char *target = NULL, *keyp = NULL, *image = NULL, *nms = NULL;
 	struct csmp_key *key = NULL;
 	char host[64], why[256];
 	unsigned int port;
@@ -456,6 +731,9 @@ int main(int argc, char **argv)
 
 	g.bs = 512;
 	g.timeout_ms = 300;
+	g.nms = -1;
+	g.mcast_if = "lo";
+	inet_pton(AF_INET6, "ff05::c5:0:0", &g.group_base);
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
 		case 't': target = optarg; break;
@@ -463,6 +741,12 @@ int main(int argc, char **argv)
 		case 'i': image = optarg; break;
 		case 'b': g.bs = (uint32_t)atoi(optarg); break;
 		case 'T': g.timeout_ms = atoi(optarg); break;
+		case 'n': nms = optarg; break;
+		case 'I': g.mcast_if = optarg; break;
+		case 'G':
+			if (inet_pton(AF_INET6, optarg, &g.group_base) != 1)
+				return 2;
+			break;
 		default: return 2;
 		}
 	}
@@ -492,6 +776,19 @@ int main(int argc, char **argv)
 	g.fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	if (g.fd < 0)
 		return 1;
+	if (nms) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		g.nms = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (g.nms < 0 ||
+		    csmp_hostport_parse(nms, 61628, &ss, &sl, why, sizeof(why)) ||
+		    bind(g.nms, (struct sockaddr *)&ss, sl)) {
+			fprintf(stderr, "fw_driver: --nms %s: %s\n", nms,
+				strerror(errno));
+			return 1;
+		}
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = optind; i < argc; i++) {
 		const char *s = argv[i];
@@ -520,6 +817,20 @@ int main(int argc, char **argv)
 			step_get(s, "c/75/1");
 		else if (!strcmp(s, "upload"))
 			step_get(s, "c/75/2");
+		else if (!strncmp(s, "nonget:", 7))
+			step_nonget(s + 7);
+		else if (!strncmp(s, "nonpost:", 8))
+			step_nonpost(s + 8);
+		else if (!strncmp(s, "assign:", 7))
+			step_assign(s + 7);
+		else if (!strncmp(s, "mcast:", 6)) {
+			int err = step_mcast(s + 6);
+
+			if (err)
+				fprintf(stderr, "fw_driver: mcast: %s\n", strerror(-err));
+		}
+		else if (!strncmp(s, "notes:", 6))
+			step_notes(s + 6);
 		else if (!strncmp(s, "wait:", 5))
 			usleep((useconds_t)(atof(s + 5) * 1e6));
 		else {

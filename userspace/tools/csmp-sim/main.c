@@ -11,6 +11,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "cli.h"
+#include "hostport.h"
 #include "sig.h"
 #include "sim.h"
 
@@ -79,7 +81,8 @@ static void usage(FILE *f)
 "  --pan-queue N          datagrams a PAN holds waiting (default 64)\n"
 "  --group-mcast PREFIX   firmware group address: PREFIX with the group id\n"
 "                         in the low 32 bits (default ff05::c5:0:0)\n"
-"  --mcast-if IFNAME      interface the groups are joined on (default lo)\n"
+"  --mcast-if IFNAME      interface the groups are joined on (default lo; a\n"
+"                         netns's lo does not loop multicast back, a veth does)\n"
 "Fleet shares:\n"
 "  --stop-after S         devices of --stop-share go silent after S seconds\n"
 "  --stop-share F         that share of the fleet (default 1)\n"
@@ -90,7 +93,8 @@ static void usage(FILE *f)
 "                         first attempt -> ACK verified (includes the sim's\n"
 "                         own work), rtt_ms attempt -> ACK in the kernel\n"
 "  --quiet                no progress lines on stderr\n"
-"  -h, --help             this help\n"
+"  -h, --help             this help (and nothing else)\n"
+"  --version              the build's version\n"
 "\n"
 "NON requests are answered as the agent does: a NON POST /c to the NMS after\n"
 "a random wait up to a= seconds (20 when absent), or for a NON POST with no\n"
@@ -106,67 +110,6 @@ static void usage(FILE *f)
 "  csmpd --listen [::1]:61628 --nms-key nms.key &\n"
 "  csmp-sim --target [::1]:61628 --nms-pubkey nms.pub --devices 10000 \\\n"
 "           --until-registered --json\n");
-}
-
-int sim_parse_target(const char *arg, struct sockaddr_storage *ss,
-		     socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port_s = NULL, *colon;
-	unsigned long port = 61628;
-	char *end;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (arg[0] == '[') {
-		const char *rb = strchr(arg, ']');
-
-		if (!rb)
-			return -EINVAL;
-		hl = (size_t)(rb - arg - 1);
-		if (hl >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, arg + 1, hl);
-		host[hl] = 0;
-		if (rb[1] == ':')
-			port_s = rb + 2;
-		else if (rb[1])
-			return -EINVAL;
-	} else {
-		colon = strchr(arg, ':');
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;	/* bare IPv6 address */
-		hl = colon ? (size_t)(colon - arg) : strlen(arg);
-		if (hl >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, arg, hl);
-		host[hl] = 0;
-		if (colon)
-			port_s = colon + 1;
-	}
-	if (port_s) {
-		errno = 0;
-		port = strtoul(port_s, &end, 10);
-		if (errno || *end || !*port_s || port == 0 || port > 65535)
-			return -EINVAL;
-	}
-	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static int parse_double(const char *s, double min, double *out)
@@ -262,7 +205,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	uint64_t v;
 	int opt;
 
-	sim_parse_target("[::1]:61628", &o->target, &o->target_len);
+	csmp_hostport_parse("[::1]:61628", 61628, &o->target, &o->target_len,
+			    NULL, 0);
 	o->devices = 1000;
 	o->duration = 60;
 	o->drain = 0.3;
@@ -285,10 +229,19 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		const char *what = NULL;
 
 		switch (opt) {
-		case OPT_TARGET:
-			if (sim_parse_target(optarg, &o->target, &o->target_len))
-				what = "--target wants ADDR:PORT, e.g. [::1]:61628";
+		case OPT_TARGET: {
+			char why[128] = "port 0 is no destination";
+			int bad = csmp_hostport_parse(optarg, 61628, &o->target,
+						      &o->target_len, why,
+						      sizeof(why));
+
+			if (bad || !csmp_hostport_port(&o->target)) {
+				fprintf(stderr, "csmp-sim: --target: %s, e.g. "
+					"[::1]:61628\n", why);
+				return -EINVAL;
+			}
 			break;
+		}
 		case OPT_DEVICES:
 			if (parse_u64(optarg, 10, &v) || !v || v > 16000000)
 				what = "--devices wants 1..16000000";
@@ -530,6 +483,9 @@ int main(int argc, char **argv)
 	static struct sim s;	/* large (histograms): not on the stack */
 	int err, rc;
 
+	/* Help and version before anything is parsed, opened or sent. */
+	if (csmp_cli_answered(argc, argv, "csmp-sim", usage))
+		return 0;
 	if (parse_args(argc, argv, &s.o))
 		return 2;
 	err = sim_proto_init(&s);

@@ -23,6 +23,8 @@
  *    the low 32 bits (default ff05::c5:0:0). One socket per group takes
  *    the datagram once; the radio carries it once per PAN with members;
  *    each member (loss drawn per member) then handles it as its own.
+ *    The groups are joined on --mcast-if (default lo); a network
+ *    namespace's lo does not loop multicast back, a veth does.
  */
 #include <errno.h>
 #include <net/if.h>
