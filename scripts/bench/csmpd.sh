@@ -271,7 +271,7 @@ storm() {
 	rm -f "$tmp/ctl.sock"
 	ip netns exec "$ns" taskset -c $CPU_D $B/csmpd --listen "$T" --workers 1 \
 		--control "$tmp/ctl.sock" --log-level 3 --io uring \
-		--nms-key "$tmp/nms.pem" 2>"$tmp/$name.log" &
+		--nms-key "$tmp/nms.pem" --sign-pool 8192 2>"$tmp/$name.log" &
 	pid=$!
 	for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
 	for _ in $(seq 600); do
@@ -513,7 +513,7 @@ n() { printf "%'.0f" "$(j "$1")"; }
 	echo "taskset -c $CPU_D csmpd --listen '$T' --workers 1 --control CTL --io uring --nms-key nms.pem"
 	echo "taskset -c $CPU_G csmp-sim --target '$T' --devices 400000 --rate 1000000 --nms-pubkey nms.pub --verify-every 64"
 	echo "taskset -c $CPU_G csmp-sim --target '$T' --devices 200 --rate 1000000 --nms-pubkey nms.pub --verify-every 64"
-	echo "# storm: csmpd as above until csmpctl stats shows .sign_pool.available == .capacity, then"
+	echo "# storm: csmpd as above with --sign-pool 8192 until csmpctl stats shows .sign_pool.available == .capacity, then"
 	echo "taskset -c $CPU_G csmp-sim --target '$T' --devices $storm_devices --until-registered --reg-min 0.2 --reg-max 20 --nms-pubkey nms.pub --verify-every 64"
 	echo '```'
 } >"$out/csmpd.md"
