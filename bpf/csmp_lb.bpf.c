@@ -16,8 +16,10 @@
  * pins and the Maglev table, and reads the counters.
  */
 #include "lib/csmp_common.h"
-#include "lib/csmp_parse.h"
+#include "lib/ctx/xdp.h"
 #include "lib/csmp_pkt.h"
+#include "lib/csmp_walk.h"
+#include "lib/csmp_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -152,38 +154,26 @@ struct {
 	__type(value, struct csmp_fib_ent);
 } CSMP_MAP_FIBC SEC(".maps");
 
-/* Counters, written here, read by csmpctl lb stats and bpftool. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_R__MAX);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_STATS SEC(".maps");
+/*
+ * Counters per reason, steering key, message class and backend: written
+ * here, read by csmpctl lb stats and bpftool.
+ */
+CSMP_COUNTERS(CSMP_MAP_STATS, CSMP_R__MAX);
+CSMP_COUNTERS(CSMP_MAP_STEER, CSMP_K__MAX);
+CSMP_COUNTERS(CSMP_MAP_CLASSES, CSMP_C__MAX);
+CSMP_COUNTERS(CSMP_MAP_BSTATS, CSMP_LB_MAX_BACKENDS);
 
+/*
+ * The fallback classifier's copy of the datagram and its walk state
+ * (lib/csmp_parse.h), per CPU: written and read within one program run;
+ * the tests read the last verdict back.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_K__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_STEER SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_C__MAX);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_CLASSES SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_LB_MAX_BACKENDS);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_BSTATS SEC(".maps");
+	__type(value, struct csmp_scratch);
+} CSMP_MAP_SCRATCH SEC(".maps");
 
 static __always_inline int csmp_is_port(const struct csmp_lb_config *cfg,
 					__u16 port)
@@ -612,7 +602,7 @@ int csmp_lb(struct xdp_md *ctx)
 	if (!cfg || !(cfg->flags & CSMP_LB_F_ENABLED))
 		return XDP_PASS;
 
-	w = csmp_walk(ctx, data, data_end, &CSMP_MAP_VIPS, &p, &reason);
+	w = csmp_walk(ctx, ETH_HLEN, &CSMP_MAP_VIPS, &p, &reason);
 	if (w == CSMP_W_PASS)
 		goto pass;
 	if (w == CSMP_W_DROP)

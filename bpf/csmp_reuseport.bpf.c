@@ -26,8 +26,8 @@
  * the BPF one of lib/csmp_parse.h.
  */
 #include "lib/csmp_common.h"
-#include "lib/csmp_parse.h"
 #include "lib/csmp_pkt.h"
+#include "lib/csmp_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -47,29 +47,17 @@ struct {
 
 /* Counters, written here, read by csmpctl/bpftool and the tests. Pinned by
  * name, so every group of a node adds to the same ones. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_R__MAX);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_RP_STATS SEC(".maps");
+CSMP_COUNTERS(CSMP_MAP_RP_STATS, CSMP_R__MAX);
+CSMP_COUNTERS(CSMP_MAP_RP_STEER, CSMP_K__MAX);
+CSMP_COUNTERS(CSMP_MAP_RP_WCOUNT, CSMP_LB_MAX_WORKERS);
 
+/* The fallback classifier's copy and walk state (lib/csmp_parse.h), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_K__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_RP_STEER SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_LB_MAX_WORKERS);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_RP_WCOUNT SEC(".maps");
+	__type(value, struct csmp_scratch);
+} CSMP_MAP_SCRATCH SEC(".maps");
 
 /* The datagram's source as a csmp_addr (IPv4 mapped); -1 if unreadable. */
 static __always_inline int rp_source(struct sk_reuseport_md *ctx,

@@ -12,12 +12,13 @@
  * IPv4 header checksum with bpf_l3_csum_replace. Everything else leaves
  * untouched: other sources, other ports, other protocols, fragments (the
  * first one alone could be fixed, the rest would not), truncated headers.
- * The verdict is always TC_ACT_OK; counters say what happened.
+ * The verdict is always TC_ACT_OK; counters say what happened. The headers
+ * are walked by csmp_lb's walk (lib/csmp_walk.h) over the sk_buff shim.
  */
 #include "lib/csmp_common.h"
-#include "lib/csmp_parse.h"
+#include "lib/ctx/skb.h"
 #include "lib/csmp_pkt.h"
-#include "lib/csmp_skb.h"
+#include "lib/csmp_walk.h"
 
 #include <linux/pkt_cls.h>
 
@@ -37,13 +38,7 @@ struct {
 } CSMP_MAP_SRCFIX SEC(".maps");
 
 /* Per reason: CSMP_R_OK = rewritten. Written here, read by csmpctl. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CSMP_R__MAX);
-	__type(key, __u32);
-	__type(value, struct csmp_count);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} CSMP_MAP_SF_STATS SEC(".maps");
+CSMP_COUNTERS(CSMP_MAP_SF_STATS, CSMP_R__MAX);
 
 static __always_inline int sf_rewrite(struct __sk_buff *skb,
 				      const struct csmp_l4 *p,
@@ -94,7 +89,7 @@ int csmp_srcfix(struct __sk_buff *skb)
 	__u64 bytes = skb->len;
 	__u32 reason;
 
-	if (csmp_skb_walk(skb, l2_len, &p, &reason) != CSMP_W_OK)
+	if (csmp_walk(skb, l2_len, NULL, &p, &reason) != CSMP_W_OK)
 		goto out;
 	cfg = bpf_map_lookup_elem(&CSMP_MAP_SRCFIX, &p.src);
 	if (!cfg || !(p.sport == cfg->port ||

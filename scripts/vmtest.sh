@@ -143,7 +143,7 @@ stage_initrd() {
 			[ -f "$f" ] && [ -x "$f" ] || continue
 			ship_elf "$f" "$root" "/csmp/host/$(basename "$f")"
 			# Worth a second run with the module only if it can
-			# switch to the kfunc path (test_lb_xdp.c).
+			# switch to the kfunc path (test_csmp_lb.c).
 			if grep -q CSMP_TEST_USE_KFUNCS "$f"; then
 				basename "$f" >>"$root/csmp/kfunc-tests"
 			fi

@@ -5,6 +5,9 @@
 #   selftests/bpf/<name>.c  -> build/selftests/bpf/<name>    (ASan+UBSan)
 #   selftests/net/<name>.c  -> build/selftests/net/<name>    (helpers for net/*.sh)
 #   selftests/fuzz/<name>.c -> build/fuzz/<name>             (libFuzzer)
+#   selftests/bpf/progs/<name>.bpf.c -> build/selftests/progs/<name>.bpf.o
+#                              and .skel.h (programs only tests and benches
+#                              load: never installed, never in build/bpf/)
 
 KSFT_TAR	?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
 KSFT_DIR	:= $(B)/ksft
@@ -18,9 +21,12 @@ NETT_SRCS	:= $(wildcard selftests/net/*.c)
 NETT_BINS	:= $(patsubst selftests/net/%.c,$(B)/selftests/net/%,$(NETT_SRCS))
 FUZZ_SRCS	:= $(wildcard selftests/fuzz/*.c)
 FUZZ_BINS	:= $(patsubst selftests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+TPROG_SRCS	:= $(wildcard selftests/bpf/progs/*.bpf.c)
+TPROG_OBJS	:= $(patsubst selftests/bpf/progs/%.bpf.c,$(B)/selftests/progs/%.bpf.o,$(TPROG_SRCS))
+TPROG_SKELS	:= $(TPROG_OBJS:.bpf.o=.skel.h)
 
-TEST_CFLAGS	:= $(BASE_CFLAGS) $(CSMPD_CFLAGS) -I$(KSFT_DIR) -Iselftests -O1 -g \
-		   $(SAN_FLAGS)
+TEST_CFLAGS	:= $(BASE_CFLAGS) $(CSMPD_CFLAGS) -I$(KSFT_DIR) -Iselftests \
+		   -I$(B)/selftests/progs -O1 -g $(SAN_FLAGS)
 
 # csmpd's own modules (db, config, control, ...) for the unit tests that
 # exercise them: an archive, so a test pulls in only the objects it uses
@@ -33,7 +39,7 @@ $(LIBCSMPD_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(CSMPD_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 .PHONY: tests fuzzers
-tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS)
+tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS) $(TPROG_SKELS)
 fuzzers: $(FUZZ_BINS)
 
 $(KSFT_HDRS):
@@ -50,13 +56,25 @@ $(B)/selftests/unit/%: selftests/unit/%.c $(LIBCSMPD_SAN) $(LIBCSMP_SAN) | $(KSF
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMPD_SAN) $(LIBCSMP_SAN) $(LIBS)
 
-$(B)/selftests/bpf/%: selftests/bpf/%.c $(LIBCSMP_SAN) $(BPF_OBJS) | $(KSFT_HDRS) $(GEN_HDRS)
+$(B)/selftests/progs/%.tmp.o: selftests/bpf/progs/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/selftests/progs/%.bpf.o: $(B)/selftests/progs/%.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(B)/selftests/progs/%.skel.h: $(B)/selftests/progs/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(B)/selftests/bpf/%: selftests/bpf/%.c $(LIBCSMP_SAN) $(BPF_OBJS) | $(KSFT_HDRS) $(GEN_HDRS) $(TPROG_SKELS)
 	$(call msg,TEST,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)
 
 # Helpers the net suite's shell tests drive (real sockets, netns).
-$(B)/selftests/net/%: selftests/net/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS)
+$(B)/selftests/net/%: selftests/net/%.c $(LIBCSMP_SAN) | $(KSFT_HDRS) $(GEN_HDRS) $(TPROG_SKELS)
 	$(call msg,TEST,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBCSMP_SAN) $(LIBS)

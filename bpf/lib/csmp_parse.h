@@ -4,7 +4,8 @@
  * (include/csmp/classify.h) for the fields steering uses (msg_class, reason,
  * eid, backend, CF_EID/CF_SESSION/CF_BACKEND, n_tlvs, first_tlv, coap
  * type/code/mid, payload_off), used when csmp.ko's bpf_csmp_classify kfunc
- * is absent. The datagram has been copied into a per-CPU scratch buffer.
+ * is absent. The datagram has been copied into the caller's per-CPU
+ * scratch buffer.
  *
  * Why a second walk instead of compiling classify.h: the shared parser
  * compares positions against a variable length and nests loops (TLVs x
@@ -15,8 +16,8 @@
  * the scratch map value, so the verifier checks the step body once on any
  * kernel. Each step consumes at least one byte, so 2 * CSMP_MAX_DGRAM + a
  * few steps always suffice. The rules below mirror classify.h/coap.h/tlv.h
- * line for line; selftests/bpf/test_lb_classify.c checks the two agree on
- * the fixtures and on random mutations of them.
+ * line for line; selftests/bpf/test_csmp_lb.c checks the two agree on the
+ * fixtures and on random mutations of them.
  */
 #ifndef CSMP_BPF_PARSE_H
 #define CSMP_BPF_PARSE_H
@@ -33,13 +34,14 @@ enum csmp_pphase {
 	CSMP_P_DONE	= 4,
 };
 
-/* csmp_scratch: per-CPU, written and read by the packet's own program run. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct csmp_scratch);
-} CSMP_MAP_SCRATCH SEC(".maps");
+/*
+ * The scratch record (include/csmp/lb_parse.h) is a per-CPU map value of
+ * the calling program, which owns and declares the map. bpf_loop hands
+ * its step callback this context on the caller's stack.
+ */
+struct csmp_parse_ctx {
+	struct csmp_scratch *s;
+};
 
 static __always_inline __u8 csmp_rd(const struct csmp_scratch *s, __u32 pos)
 {
@@ -433,13 +435,9 @@ static __always_inline long csmp_step_pb(struct csmp_scratch *s,
 
 static long csmp_parse_step(__u32 idx, void *ctx)
 {
-	__u32 zero = 0;
-	struct csmp_scratch *s = bpf_map_lookup_elem(&CSMP_MAP_SCRATCH, &zero);
-	struct csmp_pstate *st;
+	struct csmp_scratch *s = ((struct csmp_parse_ctx *)ctx)->s;
+	struct csmp_pstate *st = &s->st;
 
-	if (!s)
-		return 1;
-	st = &s->st;
 	switch (st->phase) {
 	case CSMP_P_OPT:
 		return csmp_step_opt(s, st);
@@ -462,6 +460,7 @@ static __always_inline void csmp_bpf_classify(struct csmp_scratch *s, __u32 len)
 {
 	struct csmp_pstate *st = &s->st;
 	struct csmp_class *c = &st->c;
+	struct csmp_parse_ctx pc = { .s = s };
 	__u8 b0, cls;
 	__u32 tkl;
 
@@ -500,7 +499,7 @@ static __always_inline void csmp_bpf_classify(struct csmp_scratch *s, __u32 len)
 		c->flags |= CSMP_CF_TOKEN;
 	st->pos = CSMP_COAP_HDR_LEN + tkl;
 	st->phase = CSMP_P_OPT;
-	bpf_loop(2 * CSMP_MAX_DGRAM + 64, csmp_parse_step, NULL, 0);
+	bpf_loop(2 * CSMP_MAX_DGRAM + 64, csmp_parse_step, &pc, 0);
 	if (c->msg_class == CSMP_C_MALFORMED)
 		return;
 	if (st->phase != CSMP_P_DONE) {

@@ -60,7 +60,7 @@ gmac=$(ip -n "$p-gen" -j link show vg0 | jq -r '.[0].address')
 
 # The sink counts and drops; the LB's egress peer therefore has XDP too.
 mkdir -p "$pin"
-bpftool prog loadall build/bpf/csmp_floor.bpf.o "$pin/floor" pinmaps "$pin/maps"
+bpftool prog loadall build/selftests/progs/csmp_floor.bpf.o "$pin/floor" pinmaps "$pin/maps"
 nsenter --net=/run/netns/"$p-sink" bpftool net attach xdpdrv pinned "$pin/floor/xdp_sink" dev vs0
 # The generator's veth needs an XDP program for frames the LB sends back.
 nsenter --net=/run/netns/"$p-gen" bpftool net attach xdpdrv pinned "$pin/floor/xdp_pass" dev vg0

@@ -30,7 +30,7 @@ CSMPD=$BIN/csmpd
 SIM=$BIN/csmp-sim
 REQ=$BIN/csmp-request
 CTL=$BIN/csmpctl
-FLOOR=$CSMP_BUILD/bpf/csmp_floor.bpf.o
+FLOOR=$CSMP_BUILD/selftests/progs/csmp_floor.bpf.o
 DECAP_OBJ=$CSMP_BUILD/selftests/net/ip6ip6_decap.bpf.o
 for f in "$CSMPD" "$SIM" "$REQ" "$CTL" "$FLOOR" "$DECAP_OBJ"; do
 	[ -e "$f" ] || { echo "# SKIP $f not built (make all)"; exit $KSFT_SKIP; }

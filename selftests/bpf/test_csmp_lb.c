@@ -722,6 +722,14 @@ TEST_F(lb, malformed_csmp_is_dropped_with_its_reason)
 		f.reason = CSMP_R_IPV6_EXTHDR;
 		check_fx(_metadata, self, &f);
 	}
+	/* An IPv6 ethertype whose header says version 4. */
+	fr.ext = NULL;
+	fr.ext_len = 0;
+	mk(&f, &fr, pl, n);
+	f.frame[14] = 0x40;
+	f.name = "ipv6 header with version 4";
+	f.reason = CSMP_R_L3_TRUNC;
+	check_fx(_metadata, self, &f);
 	/* IPv4 option whose length is 1. */
 	{
 		static const uint8_t badopt[] = { 7, 1, 0, 0 };

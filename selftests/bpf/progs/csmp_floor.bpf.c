@@ -4,7 +4,8 @@
  * production: xdp_pass returns XDP_PASS (the harness overhead),
  * xdp_floor parses Ethernet -> IPv6 -> UDP, swaps the MAC addresses and
  * returns XDP_TX (the least an LB can do per packet), and xdp_sink counts
- * and drops (the receiver of the veth packets/s measurement).
+ * and drops (the receiver of the veth packets/s measurement). It lives
+ * under selftests/ so that `make install` never ships it.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
