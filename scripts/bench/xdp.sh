@@ -3,10 +3,12 @@
 #
 # XDP steering benchmark -> build/bench/xdp.json and build/bench/xdp.md.
 #  1. BPF_PROG_TEST_RUN (build/selftests/net/lb_bench): csmp_lb ns/packet
-#     on the agent's registration and on a report, against a minimal
-#     parse-and-XDP_TX program and an XDP_PASS-only one, interleaved in one
-#     run, repeat=1 per call (platform-notes.md); instruction counts and
-#     JIT sizes.
+#     on the agent's registration, on a 95- and a 191-byte report and on a
+#     datagram that is not CSMP, against a minimal parse-and-XDP_TX program
+#     and an XDP_PASS-only one, interleaved in one run, repeat=1 per call,
+#     verdict and output checked on every call (platform-notes.md);
+#     instruction counts and JIT sizes. The load average before the run is
+#     recorded beside the figures (the machine may be shared).
 #  2. veth packets/s: trafgen (netsniff-ng) in a generator namespace sends a
 #     CSMP report to the VIP through an LB namespace to a sink namespace
 #     whose XDP program counts and drops; once with csmp_lb steering
@@ -25,7 +27,8 @@ export CSMP_TOP=$top
 [ "$(id -u)" = 0 ] || { echo "xdp bench needs root" >&2; exit 4; }
 command -v trafgen >/dev/null || { echo "xdp bench needs trafgen (netsniff-ng)" >&2; exit 4; }
 
-tr=$(build/selftests/net/lb_bench "$calls")
+load=$(cut -d' ' -f1 /proc/loadavg)
+tr=$(build/selftests/net/lb_bench "$calls" | jq --argjson l "$load" '. + {load_avg_1m: $l}')
 
 # ---- veth packets/s ----
 p="csmpb$$"
@@ -144,15 +147,20 @@ cat > "$out/xdp.md" <<EOF
 | figure | value |
 | --- | --- |
 | csmp_lb, agent registration (664-byte frame), ns/packet | $(j lb_ns_per_pkt_registration) |
-| csmp_lb, report with session token, ns/packet | $(j lb_ns_per_pkt_report) |
+| csmp_lb, report with session token (95-byte frame), ns/packet | $(j lb_ns_per_pkt_report) |
+| csmp_lb, the same report with 24 more TLVs (191-byte frame), ns/packet | $(j lb_ns_per_pkt_report_191) |
+| csmp_lb, UDP datagram to another address (passed), ns/packet | $(j lb_ns_per_pkt_not_csmp) |
 | the same report with bpf_fib_lookup on every packet (fib_cache_ns = 0), ns/packet | $(j lb_ns_per_pkt_report_fib_every_pkt) |
 | bpf_fib_lookup, ns/packet (difference of the two) | $(j fib_lookup_ns) |
 | minimal parse + XDP_TX, ns/packet | $(j floor_ns_per_pkt) |
 | XDP_PASS only (harness overhead), ns/packet | $(j pass_ns_per_pkt) |
 | report / minimal, raw ratio | $(j lb_over_floor_ratio) |
-| registration / minimal, raw ratio | $(j lb_registration_over_floor_ratio) |
+| registration / minimal, raw ratio | $(j lb_reg_over_floor_ratio) |
+| 191-byte report / 95-byte report | $(j lb_report_191_over_95_ratio) |
+| not CSMP (passed) / XDP_PASS only | $(j lb_not_csmp_over_pass_ratio) |
 | report, net of XDP_PASS, ns | $(j lb_report_net_ns) |
 | registration, net of XDP_PASS, ns | $(j lb_registration_net_ns) |
+| load average (1 min) when the run began | $(j load_avg_1m) |
 | csmp_lb xlated instructions / JIT bytes / verified | $(j lb_insns) / $(j lb_jited_bytes) / $(j lb_verified_insns) |
 | minimal program xlated instructions / JIT bytes | $(j floor_insns) / $(j floor_jited_bytes) |
 | veth: packets/s with csmp_lb steering (XDP_REDIRECT) | $(j veth_pps_xdp) |

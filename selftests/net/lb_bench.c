@@ -2,37 +2,57 @@
 /*
  * lb_bench: the BPF_PROG_TEST_RUN half of scripts/bench/xdp.sh. In a private
  * network namespace (the fixture of selftests/bpf/lb_test.h) it times
- * csmp_lb on the agent's registration and on a report with a session token,
- * the minimal parse-and-XDP_TX program and the XDP_PASS-only program, in
- * interleaved rounds of `repeat = 1` calls (csmp_lb grows the frame, so a
- * repeat > 1 would time its early-exit path on its own output), checking
- * every call's verdict. A second csmp_lb with fib_cache_ns = 0 (sharing
- * the pinned maps) times the report with bpf_fib_lookup on every packet,
- * so the cost the next-hop cache saves is measured side by side. Prints
- * one flat JSON object.
+ * csmp_lb on the agent's registration, on a 95-byte and a 191-byte report
+ * with a session token and on a UDP datagram that is not CSMP (another
+ * address: passed untouched), the minimal parse-and-XDP_TX program and the
+ * XDP_PASS-only program, in interleaved rounds of `repeat = 1` calls
+ * (csmp_lb grows the frame, so a repeat > 1 would time its early-exit path
+ * on its own output), checking every call's verdict and output bytes
+ * against the first call's. A second csmp_lb with fib_cache_ns = 0
+ * (sharing the pinned maps) times the report with bpf_fib_lookup on every
+ * packet, so the cost the next-hop cache saves is measured side by side.
+ * Prints one flat JSON object.
  *   lb_bench [CALLS]      (default 20000 per program and round)
  */
 #include "bpf/lb_test.h"
 #include "csmp_floor.skel.h"
 
-static double run_avg(int prog, int ifindex, const uint8_t *in, size_t len,
-		      int want, unsigned int calls)
+struct bench_in {
+	const uint8_t *frame;
+	size_t len;
+	int verdict;
+	uint8_t want[4096];	/* the first call's output */
+	size_t want_len;
+};
+
+static double run_avg(int prog, int ifindex, struct bench_in *b,
+		      unsigned int calls)
 {
-	struct xdp_md ctx = { .data = 0, .data_end = (__u32)len,
+	struct xdp_md ctx = { .data = 0, .data_end = (__u32)b->len,
 			      .ingress_ifindex = (__u32)ifindex };
 	uint8_t out[4096];
 	unsigned long long sum = 0;
 	unsigned int i;
 
 	for (i = 0; i < calls; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
-			    .data_size_in = (__u32)len, .data_out = out,
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->frame,
+			    .data_size_in = (__u32)b->len, .data_out = out,
 			    .data_size_out = sizeof(out), .ctx_in = &ctx,
 			    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
-		if (bpf_prog_test_run_opts(prog, &o) || (int)o.retval != want) {
+		if (bpf_prog_test_run_opts(prog, &o) ||
+		    (int)o.retval != b->verdict) {
 			fprintf(stderr, "lb_bench: call %u: verdict %u, want %d\n",
-				i, o.retval, want);
+				i, o.retval, b->verdict);
+			exit(1);
+		}
+		if (!b->want_len) {
+			memcpy(b->want, out, o.data_size_out);
+			b->want_len = o.data_size_out;
+		} else if (o.data_size_out != b->want_len ||
+			   memcmp(out, b->want, b->want_len)) {
+			fprintf(stderr, "lb_bench: call %u: output differs from the first call's\n",
+				i);
 			exit(1);
 		}
 		sum += o.duration;
@@ -55,22 +75,50 @@ static void prog_size(int fd, unsigned int *xlated, unsigned int *jited,
 	*verified = info.verified_insns;
 }
 
+/* A report: SessionID, CurrentTime, Uptime, then `extra` Uptime TLVs. */
+static size_t report_frame(uint8_t *frame, const struct lbt_frame *fr,
+			   unsigned int extra)
+{
+	uint8_t pl[512], tlv[512];
+	size_t t, n;
+	unsigned int i;
+
+	t = lbt_tlv_session(tlv, "000b7f3a9c01");
+	tlv[t++] = 18;		/* CurrentTime */
+	tlv[t++] = 4;
+	tlv[t++] = 0x08;
+	tlv[t++] = 0x01;
+	tlv[t++] = 0x10;
+	tlv[t++] = 0x00;
+	for (i = 0; i < 1 + extra; i++) {
+		tlv[t++] = 22;	/* Uptime */
+		tlv[t++] = 2;
+		tlv[t++] = 0x08;
+		tlv[t++] = 0x05;
+	}
+	n = lbt_coap(pl, CSMP_COAP_NON, CSMP_COAP_POST, 'c', tlv, t);
+	return lbt_build(frame, fr, pl, n);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int calls = argc > 1 ? (unsigned int)atoi(argv[1]) : 20000;
-	double reg = 0, rep = 0, flo = 0, pas = 0, nc = 0;
+	double reg = 0, rep = 0, rep191 = 0, fgn = 0, flo = 0, pas = 0, nc = 0;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct csmp_lb_state *st;
 	struct csmp_floor *fl;
 	struct csmp_lb *lb, *lbnc;
-	uint8_t regf[2048], repf[512], pl[256], tlv[64];
-	size_t regl, repl, n, t;
+	static struct bench_in b_reg, b_rep, b_rep191, b_fgn, b_pass, b_floor,
+		b_nc;
+	uint8_t regf[2048], repf[512], rep191f[512], fgnf[512];
+	size_t regl;
 	unsigned int x, j, v, fx, fj, fv, r, rounds = 5;
 	char pin[64];
 	cpu_set_t cpus;
 	int ifindex;
 	struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
 				.sport = 46790, .dport = CSMP_PORT };
+	struct lbt_frame other = fr;
 
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
 		printf("usage: lb_bench [CALLS]\nExample: lb_bench 20000\n");
@@ -120,53 +168,72 @@ int main(int argc, char **argv)
 		return 1;
 	if (lbt_pcap_frame("opencsmp-register.pcap", 0, regf, sizeof(regf), &regl))
 		return 1;
-	t = lbt_tlv_session(tlv, "000b7f3a9c01");
-	tlv[t++] = 18;		/* CurrentTime */
-	tlv[t++] = 4;
-	tlv[t++] = 0x08;
-	tlv[t++] = 0x01;
-	tlv[t++] = 0x10;
-	tlv[t++] = 0x00;
-	tlv[t++] = 22;		/* Uptime */
-	tlv[t++] = 2;
-	tlv[t++] = 0x08;
-	tlv[t++] = 0x05;
-	n = lbt_coap(pl, CSMP_COAP_NON, CSMP_COAP_POST, 'c', tlv, t);
-	repl = lbt_build(repf, &fr, pl, n);
+	b_reg = (struct bench_in){ .frame = regf, .len = regl, .verdict = XDP_TX };
+	b_rep = (struct bench_in){ .frame = repf, .verdict = XDP_TX,
+				   .len = report_frame(repf, &fr, 0) };
+	b_rep191 = (struct bench_in){ .frame = rep191f, .verdict = XDP_TX,
+				      .len = report_frame(rep191f, &fr, 24) };
+	/* The same report to an address that is not a VIP: not CSMP. */
+	other.dst = "2001:db8:77::1";
+	b_fgn = (struct bench_in){ .frame = fgnf, .verdict = XDP_PASS,
+				   .len = report_frame(fgnf, &other, 0) };
+	b_pass = (struct bench_in){ .frame = repf, .len = b_rep.len,
+				    .verdict = XDP_PASS };
+	b_floor = (struct bench_in){ .frame = repf, .len = b_rep.len,
+				     .verdict = XDP_TX };
+	b_nc = (struct bench_in){ .frame = repf, .len = b_rep.len,
+				  .verdict = XDP_TX };
+	if (b_rep.len != 95 || b_rep191.len != 191) {
+		fprintf(stderr, "lb_bench: reports of %zu and %zu bytes, want 95 and 191\n",
+			b_rep.len, b_rep191.len);
+		return 1;
+	}
 
 	/* Interleaved rounds: the programs see the same machine state. */
 	for (r = 0; r < rounds; r++) {
 		int lbfd = bpf_program__fd(lb->progs.csmp_lb);
 
 		pas += run_avg(bpf_program__fd(fl->progs.xdp_pass), ifindex,
-			       repf, repl, XDP_PASS, calls);
+			       &b_pass, calls);
 		flo += run_avg(bpf_program__fd(fl->progs.xdp_floor), ifindex,
-			       repf, repl, XDP_TX, calls);
-		reg += run_avg(lbfd, ifindex, regf, regl, XDP_TX, calls);
-		rep += run_avg(lbfd, ifindex, repf, repl, XDP_TX, calls);
+			       &b_floor, calls);
+		reg += run_avg(lbfd, ifindex, &b_reg, calls);
+		rep += run_avg(lbfd, ifindex, &b_rep, calls);
+		rep191 += run_avg(lbfd, ifindex, &b_rep191, calls);
+		fgn += run_avg(lbfd, ifindex, &b_fgn, calls);
 		nc += run_avg(bpf_program__fd(lbnc->progs.csmp_lb), ifindex,
-			      repf, repl, XDP_TX, calls);
+			      &b_nc, calls);
 	}
 	pas /= rounds;
 	flo /= rounds;
 	reg /= rounds;
 	rep /= rounds;
+	rep191 /= rounds;
+	fgn /= rounds;
 	nc /= rounds;
 	prog_size(bpf_program__fd(lb->progs.csmp_lb), &x, &j, &v);
 	prog_size(bpf_program__fd(fl->progs.xdp_floor), &fx, &fj, &fv);
 	printf("{\"lb_ns_per_pkt_registration\":%.1f,"
 	       "\"lb_ns_per_pkt_report\":%.1f,"
+	       "\"lb_ns_per_pkt_report_191\":%.1f,"
+	       "\"lb_ns_per_pkt_not_csmp\":%.1f,"
 	       "\"lb_ns_per_pkt_report_fib_every_pkt\":%.1f,"
 	       "\"fib_lookup_ns\":%.1f,\"floor_ns_per_pkt\":%.1f,"
 	       "\"pass_ns_per_pkt\":%.1f,\"lb_over_floor_ratio\":%.2f,"
 	       "\"lb_registration_over_floor_ratio\":%.2f,"
+	       "\"lb_reg_over_floor_ratio\":%.2f,"
+	       "\"lb_report_191_over_95_ratio\":%.3f,"
+	       "\"lb_not_csmp_over_pass_ratio\":%.2f,"
 	       "\"lb_report_net_ns\":%.1f,\"lb_registration_net_ns\":%.1f,"
+	       "\"lb_not_csmp_net_ns\":%.1f,"
 	       "\"lb_insns\":%u,\"lb_jited_bytes\":%u,\"lb_verified_insns\":%u,"
 	       "\"floor_insns\":%u,\"floor_jited_bytes\":%u,"
 	       "\"registration_bytes\":%zu,\"report_bytes\":%zu,"
-	       "\"calls_per_figure\":%u}\n",
-	       reg, rep, nc, nc - rep, flo, pas, rep / flo, reg / flo,
-	       rep - pas, reg - pas, x, j, v, fx, fj, regl, repl, calls * rounds);
+	       "\"report_191_bytes\":%zu,\"calls_per_figure\":%u}\n",
+	       reg, rep, rep191, fgn, nc, nc - rep, flo, pas, rep / flo,
+	       reg / flo, reg / flo, rep191 / rep, fgn / pas, rep - pas,
+	       reg - pas, fgn - pas, x, j, v, fx, fj, regl, b_rep.len,
+	       b_rep191.len, calls * rounds);
 	{
 		struct bpf_map *m;
 
