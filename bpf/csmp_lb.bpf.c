@@ -27,6 +27,13 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool use_kfuncs = false;
 
 /*
+ * The in-place read of the steering TLV in encap mode (csmp_fast_class).
+ * Off, every datagram takes the full walk: the tests compare the two
+ * paths datagram by datagram, the bench times both.
+ */
+const volatile bool fast_path = true;
+
+/*
  * How long a CPU reuses a backend's next hop (csmp_fib_cache) before it
  * asks bpf_fib_lookup again; 0 looks up every packet. The lookup is the
  * largest single cost of a steered packet (scripts/bench/xdp.sh), and a
@@ -62,24 +69,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } CSMP_MAP_BACKENDS SEC(".maps");
 
-/*
- * The Maglev table: slot [0] of this outer array holds the current inner
- * table. lb.c builds a new inner array off to the side and replaces slot 0
- * in one update, so a packet sees the old table or the new one, never a mix.
- */
-struct csmp_table_inner {
+/* The two Maglev tables (lb.h csmp_table): written by lb.c. */
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CSMP_MAGLEV_M);
+	__uint(max_entries, CSMP_LB_TABLE_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u32);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct csmp_table_inner);
 } CSMP_MAP_TABLE SEC(".maps");
 
 /* Reply port -> backend whose request block it is: written by csmpctl. */
@@ -300,13 +296,11 @@ static __always_inline __u64 csmp_hash(const struct csmp_lb_config *cfg,
 static __always_inline __u32 csmp_maglev(const struct csmp_lb_config *cfg,
 					 __u64 eid)
 {
-	__u32 zero = 0, slot = (__u32)(csmp_hash(cfg, eid) % CSMP_MAGLEV_M);
-	void *inner = bpf_map_lookup_elem(&CSMP_MAP_TABLE, &zero);
-	__u32 *id;
+	__u32 slot = (__u32)(csmp_hash(cfg, eid) % CSMP_MAGLEV_M), *id;
 
-	if (!inner)
-		return 0;
-	id = bpf_map_lookup_elem(inner, &slot);
+	if (cfg->table_half)
+		slot += CSMP_MAGLEV_M;
+	id = bpf_map_lookup_elem(&CSMP_MAP_TABLE, &slot);
 	return id ? *id : 0;
 }
 
@@ -366,7 +360,8 @@ csmp_steer_pick(const struct csmp_lb_config *cfg, const struct csmp_l4 *p,
 		eid = csmp_src_eid(&p->src, key);
 	}
 	*eid_out = eid;
-	pin = bpf_map_lookup_elem(&CSMP_MAP_PINS, &eid);
+	/* Usually there are no pins at all: then no hash lookup either. */
+	pin = cfg->n_pins ? bpf_map_lookup_elem(&CSMP_MAP_PINS, &eid) : NULL;
 	if (pin && (be = csmp_backend_get(pin->backend, CSMP_BE_DRAINING))) {
 		*key = CSMP_K_PIN;
 		*be_id = pin->backend;
@@ -585,6 +580,156 @@ static __always_inline int csmp_classify_pkt(struct xdp_md *ctx, __u32 off,
 	return 0;
 }
 
+/*
+ * 16 hex digits (either case, as tlv.h csmp_eid_from_hex accepts) as
+ * two big-endian words of 8 characters each, decoded 8 at a time: every
+ * byte range-checked at once (no byte may carry bit 7, so the per-byte
+ * sums below cannot carry into the next byte), then the nibbles packed.
+ * Returns -1 unless all 8 characters are hex digits.
+ */
+static __always_inline int csmp_hex8(__u64 x, __u64 *out)
+{
+	const __u64 ones = 0x0101010101010101ULL;
+	const __u64 hi = 0x8080808080808080ULL;
+	__u64 l = x | 0x2020202020202020ULL, dig, let;
+
+	if (x & hi)
+		return -1;
+	/* byte >= lo: bit 7 of byte + (0x80 - lo). */
+	dig = (x + (0x80 - 0x30) * ones) & ~(x + (0x80 - 0x3a) * ones);
+	let = (l + (0x80 - 0x61) * ones) & ~(l + (0x80 - 0x67) * ones);
+	if (((dig | let) & hi) != hi)
+		return -1;
+	x = (x & 0x0f0f0f0f0f0f0f0fULL) + ((let & hi) >> 7) * 9;
+	x = (x | (x >> 4)) & 0x00ff00ff00ff00ffULL;
+	x = (x | (x >> 8)) & 0x0000ffff0000ffffULL;
+	x = (x | (x >> 16)) & 0x00000000ffffffffULL;
+	*out = x;
+	return 0;
+}
+
+/* tlv.h csmp_session_backend: 4 leading lowercase hex digits. */
+static __always_inline int csmp_hex4_lower(const __u8 *s, __u16 *out)
+{
+	__u32 v = 0, i;
+
+#pragma unroll
+	for (i = 0; i < CSMP_SESSION_BACKEND_HEX; i++) {
+		__u8 ch = s[i];
+
+		if (ch >= '0' && ch <= '9')
+			v = (v << 4) | (ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			v = (v << 4) | (ch - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = (__u16)v;
+	return 0;
+}
+
+/* The agent's shapes read in place: bytes after the Uri-Path option. */
+#define CSMP_FP_HDR		3	/* 0xb1 <path> 0xff */
+#define CSMP_FP_SID_MIN		8	/* 07 L 0a l + 4 backend digits */
+#define CSMP_FP_DEVID		22	/* 02 14 08 01 12 10 + 16 hex digits */
+
+/*
+ * The fast path of encap mode: the two datagrams that make up the load,
+ * read in place, without a copy and without the walk. The agent sends
+ * every report as `NON POST /c` with the SessionID as the first TLV and
+ * every registration as `CON POST /r` with the DeviceID first, each with
+ * one Uri-Path option and nothing else before the payload. When the
+ * datagram has exactly that shape up to the end of the steering TLV, the
+ * checks the full walk would make on those bytes are made here, byte for
+ * byte the same, and the class, the session backend or the EID are the
+ * walk's. Returns 1 with *c filled in, or 0: the full walk decides.
+ *
+ * What the fast path does not look at is the rest of the payload (the
+ * TLVs after the steering one): a datagram broken only there is steered
+ * like a good one, and its head-end, which parses every datagram, drops
+ * and counts it with the same reason the walk would have given here
+ * (README "csmp_lb: what is checked where"; selftests/bpf/test_csmp_lb.c
+ * holds the malformed corpus with the verdict of each path). A second
+ * SessionID or DeviceID later in the payload is not seen either: the
+ * fast path steers on the first, as csmpd reads it.
+ */
+static __always_inline int csmp_fast_class(struct xdp_md *ctx, __u32 off,
+					   __u32 len, struct csmp_class *c)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	const __u8 *h, *q;
+	__u32 tkl, pos, type;
+	__u8 b0;
+
+	if (off > 0xffff || len > CSMP_MAX_DGRAM)
+		return 0;
+	h = data + off;
+	if ((void *)(h + CSMP_COAP_HDR_LEN) > end)
+		return 0;
+	b0 = h[0];
+	tkl = b0 & 15;
+	if ((b0 >> 6) != CSMP_COAP_VERSION || tkl > CSMP_COAP_MAX_TKL ||
+	    h[1] != CSMP_COAP_POST)
+		return 0;
+	pos = CSMP_COAP_HDR_LEN + tkl;
+	q = h + pos;
+	if ((void *)(q + CSMP_FP_HDR + CSMP_FP_SID_MIN) > end)
+		return 0;
+	if (q[0] != ((CSMP_COAP_OPT_URI_PATH << 4) | 1) || q[2] != CSMP_COAP_MARKER)
+		return 0;
+	type = (b0 >> 4) & 3;
+	c->coap_type = (__u8)type;
+	c->coap_code = CSMP_COAP_POST;
+	c->mid = (__u16)((h[2] << 8) | h[3]);
+	c->flags = tkl ? CSMP_CF_TOKEN : 0;
+	c->payload_off = (__u16)(pos + CSMP_FP_HDR);
+	c->n_tlvs = 1;
+	pos += CSMP_FP_HDR;
+
+	if (q[1] == 'c' && type == CSMP_COAP_NON) {
+		__u32 tl, sl;
+
+		q += CSMP_FP_HDR;
+		tl = q[1];
+		sl = q[3];
+		if (q[0] != CSMP_TLV_SESSION_ID || q[2] != 0x0a ||
+		    tl != sl + 2 || sl < 1 || sl > CSMP_SESSION_ID_MAX ||
+		    pos + 2 + tl > len)
+			return 0;
+		c->first_tlv = CSMP_TLV_SESSION_ID;
+		c->flags |= CSMP_CF_SESSION;
+		if (sl >= CSMP_SESSION_BACKEND_HEX &&
+		    !csmp_hex4_lower(q + 4, &c->backend))
+			c->flags |= CSMP_CF_BACKEND;
+		c->msg_class = CSMP_C_REPORT;
+		return 1;
+	}
+	if (q[1] == 'r' && type == CSMP_COAP_CON) {
+		__u64 w0, w1, e0, e1;
+
+		q += CSMP_FP_HDR;
+		if ((void *)(q + CSMP_FP_DEVID) > end ||
+		    pos + CSMP_FP_DEVID > len)
+			return 0;
+		if (q[0] != CSMP_TLV_DEVICE_ID ||
+		    q[1] != CSMP_FP_DEVID - 2 || q[2] != 0x08 ||
+		    q[3] != CSMP_DEVICE_ID_EUI64 || q[4] != 0x12 ||
+		    q[5] != CSMP_EID_HEX_LEN)
+			return 0;
+		w0 = bpf_be64_to_cpu(*(const __u64 *)(q + 6));
+		w1 = bpf_be64_to_cpu(*(const __u64 *)(q + 14));
+		if (csmp_hex8(w0, &e0) || csmp_hex8(w1, &e1))
+			return 0;
+		c->first_tlv = CSMP_TLV_DEVICE_ID;
+		c->eid = e0 << 32 | e1;
+		c->flags |= CSMP_CF_EID;
+		c->msg_class = CSMP_C_REGISTRATION;
+		return 1;
+	}
+	return 0;
+}
+
 SEC("xdp")
 int csmp_lb(struct xdp_md *ctx)
 {
@@ -618,7 +763,12 @@ int csmp_lb(struct xdp_md *ctx)
 		goto drop;
 	}
 
-	if (csmp_classify_pkt(ctx, p.l4_off + sizeof(struct udphdr),
+	/* local mode and the kfunc path keep the full classification. */
+	__builtin_memset(&c, 0, sizeof(c));
+	if ((!fast_path || use_kfuncs || cfg->mode == CSMP_LB_MODE_LOCAL ||
+	     !csmp_fast_class(ctx, p.l4_off + sizeof(struct udphdr),
+			      p.udp_len - sizeof(struct udphdr), &c)) &&
+	    csmp_classify_pkt(ctx, p.l4_off + sizeof(struct udphdr),
 			      p.udp_len - sizeof(struct udphdr), &c)) {
 		reason = CSMP_R_L3_TRUNC;
 		goto drop;

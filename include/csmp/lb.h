@@ -14,7 +14,7 @@
 #ifndef CSMP_LB_H
 #define CSMP_LB_H
 
-#define CSMP_LB_ABI		1
+#define CSMP_LB_ABI		2	/* 2: csmp_table direct, n_pins, table_half */
 #define CSMP_LB_PIN_ROOT	"/sys/fs/bpf/csmp"
 
 /*
@@ -25,7 +25,7 @@
 #define CSMP_MAP_CFG		csmp_lb_cfg	/* struct csmp_lb_config */
 #define CSMP_MAP_VIPS		csmp_vips	/* csmp_addr -> __u32 */
 #define CSMP_MAP_BACKENDS	csmp_backends	/* id -> csmp_backend */
-#define CSMP_MAP_TABLE		csmp_table	/* [0] -> Maglev inner array */
+#define CSMP_MAP_TABLE		csmp_table	/* two Maglev tables, one array */
 #define CSMP_MAP_PORTS		csmp_ports	/* reply port -> csmp_port */
 #define CSMP_MAP_PINS		csmp_pins	/* EID -> csmp_pin */
 #define CSMP_MAP_LEARNED	csmp_learned	/* csmp_addr -> EID (LRU) */
@@ -137,8 +137,19 @@ struct csmp_lb_config {
 	__u32 global_burst;
 	__u32 generation;		/* table generation, for operators */
 	__u32 hop_limit;		/* outer hop limit */
+	__u32 n_pins;			/* entries in csmp_pins: 0 skips the lookup */
+	__u32 table_half;		/* 0/1: the csmp_table half in use */
 };
-_Static_assert(sizeof(struct csmp_lb_config) == 72, "csmp_lb_config is map ABI");
+_Static_assert(sizeof(struct csmp_lb_config) == 80, "csmp_lb_config is map ABI");
+
+/*
+ * csmp_table: backend id per Maglev slot, two tables in one array. The
+ * table in use is [table_half * CSMP_MAGLEV_M, + CSMP_MAGLEV_M); lb.c writes
+ * the other half whole, then flips table_half in csmp_lb_cfg with one
+ * update, so a packet sees the old table or the new one, never a mix, and
+ * finds its slot with a single lookup.
+ */
+#define CSMP_LB_TABLE_ENTRIES	(2 * CSMP_MAGLEV_M)	/* needs siphash.h */
 
 #define CSMP_LB_F_ENABLED	0x1	/* off: everything passes */
 #define CSMP_LB_F_LEARN		0x2	/* learn source -> EID bindings */

@@ -150,6 +150,7 @@ cat > "$out/xdp.md" <<EOF
 | csmp_lb, report with session token (95-byte frame), ns/packet | $(j lb_ns_per_pkt_report) |
 | csmp_lb, the same report with 24 more TLVs (191-byte frame), ns/packet | $(j lb_ns_per_pkt_report_191) |
 | csmp_lb, UDP datagram to another address (passed), ns/packet | $(j lb_ns_per_pkt_not_csmp) |
+| csmp_lb with fast_path off (full walk): registration / report, ns/packet | $(j lb_ns_per_pkt_registration_full_walk) / $(j lb_ns_per_pkt_report_full_walk) |
 | the same report with bpf_fib_lookup on every packet (fib_cache_ns = 0), ns/packet | $(j lb_ns_per_pkt_report_fib_every_pkt) |
 | bpf_fib_lookup, ns/packet (difference of the two) | $(j fib_lookup_ns) |
 | minimal parse + XDP_TX, ns/packet | $(j floor_ns_per_pkt) |

@@ -325,9 +325,7 @@ TEST_F(lb, every_steering_key_in_order)
 	struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
 				.sport = 46790, .dport = CSMP_PORT };
 	struct fx f = { .verdict = XDP_TX, .reason = CSMP_R_OK, .out = OUT_ENCAP };
-	struct csmp_pin pin = { .backend = 12 };
 	uint64_t eid = 0x00124B0001020304ULL;
-	int pins = bpf_map__fd(self->skel->maps.csmp_pins);
 
 	/* 1. reply port: the device answers from 61628 to 62590 (backend 10). */
 	f.name = "reply port (csmp_get.pcap frame 2)";
@@ -360,8 +358,12 @@ TEST_F(lb, every_steering_key_in_order)
 	f.backend = 13;
 	check_fx(_metadata, self, &f);
 
-	/* 3. pin beats the table. */
-	ASSERT_EQ(0, bpf_map_update_elem(pins, &eid, &pin, BPF_ANY));
+	/* 3. pin beats the table (set as csmpctl lb pin does: the pins and
+	 * their count in the config, which lets csmp_lb skip the lookup). */
+	self->st->pins[0].eid = eid;
+	self->st->pins[0].backend = 12;
+	self->st->n_pins = 1;
+	ASSERT_EQ(0, csmp_lb_apply(self->pin, self->st, NULL));
 	n = reg_payload(pl, eid);
 	f.name = "pin";
 	mk(&f, &fr, pl, n);
@@ -369,7 +371,8 @@ TEST_F(lb, every_steering_key_in_order)
 	f.backend = 12;
 	f.eid = eid;
 	check_fx(_metadata, self, &f);
-	ASSERT_EQ(0, bpf_map_delete_elem(pins, &eid));
+	self->st->n_pins = 0;
+	ASSERT_EQ(0, csmp_lb_apply(self->pin, self->st, NULL));
 
 	/* 4. DeviceID through the table (and it is learned). */
 	f.name = "device id";
@@ -743,6 +746,173 @@ TEST_F(lb, malformed_csmp_is_dropped_with_its_reason)
 		f.reason = CSMP_R_IPV4_OPTIONS;
 		check_fx(_metadata, self, &f);
 	}
+}
+
+/* ---------- the fast path against the full walk ---------- */
+
+/*
+ * Datagrams whose steering TLV is well formed and whose rest is not: the
+ * fast path of encap mode steers them (the head-end, parsing every
+ * datagram, drops them with this reason), the full walk (local mode, the
+ * kfunc path, or fast_path off) drops them here.
+ */
+static const struct bad bad_after_steering[] = {
+	{ "report, second tlv truncated", "5002abcdb163ff0708"
+	  "0a06303030623132" "1205080110", CSMP_R_TLV_TRUNC },
+	{ "report, tlv varint 6 bytes", "5002abcdb163ff0708"
+	  "0a06303030623132" "8080808080", CSMP_R_TLV_VARINT },
+	{ "report, bad second session id", "5002abcdb163ff0708"
+	  "0a06303030623132" "07020a00", CSMP_R_SESSION_ID },
+	{ "registration, bad second device id", "40020000b172ff0214"
+	  "0801121030303037383130383030453736464441" "021108011210"
+	  "303030303030303030303030303030", CSMP_R_DEVICE_ID },
+	{ "registration, vendor tlv in neither form", "40020000b172ff0214"
+	  "0801121030303037383130383030453736464441" "7f8b2d7f05",
+	  CSMP_R_TLV_VENDOR },
+};
+
+struct lb_paths {
+	struct csmp_lb *full;	/* fast_path off, same pinned maps */
+	int full_prog;
+};
+
+static void paths_open(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(lb) *self, struct lb_paths *lp)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = self->pin);
+
+	lp->full = csmp_lb__open_opts(&oo);
+	ASSERT_NE(NULL, lp->full);
+	lp->full->rodata->use_kfuncs = lbt_use_kfuncs();
+	lp->full->rodata->fast_path = false;
+	ASSERT_EQ(0, csmp_lb__load(lp->full));
+	lp->full_prog = bpf_program__fd(lp->full->progs.csmp_lb);
+}
+
+TEST_F(lb, malformed_after_the_steering_tlv_per_path)
+{
+	struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
+				.sport = 46790, .dport = CSMP_PORT };
+	uint8_t pl[256], frame[512], out[1024];
+	struct lb_paths lp;
+	size_t i, n, len, olen;
+	uint64_t before;
+	int fast_tx = !lbt_use_kfuncs();
+
+	paths_open(_metadata, self, &lp);
+	for (i = 0; i < sizeof(bad_after_steering) / sizeof(bad_after_steering[0]); i++) {
+		const struct bad *b = &bad_after_steering[i];
+		struct csmp_class c;
+
+		n = unhex(b->hex, pl);
+		csmp_classify(pl, (uint32_t)n, &c);
+		EXPECT_EQ(b->reason, c.reason);
+		len = lbt_build(frame, &fr, pl, n);
+		/* encap mode: steered on the fast path; dropped on the kfunc path. */
+		before = lbt_count(self->stats, b->reason);
+		TH_LOG("%s: encap mode, %s", b->name,
+		       fast_tx ? "fast path: steered" : "kfunc path: dropped");
+		EXPECT_EQ(fast_tx ? XDP_TX : XDP_DROP,
+			  lbt_run(self->prog, self->ifindex, frame, len, out, &olen));
+		EXPECT_EQ(before + !fast_tx, lbt_count(self->stats, b->reason));
+		/* The full walk in encap mode drops it with its reason. */
+		EXPECT_EQ(XDP_DROP, lbt_run(lp.full_prog, self->ifindex, frame,
+					    len, out, &olen));
+		EXPECT_EQ(before + !fast_tx + 1, lbt_count(self->stats, b->reason));
+	}
+	/* local mode: the full walk on every datagram. */
+	self->st->mode = CSMP_LB_MODE_LOCAL;
+	ASSERT_EQ(0, csmp_lb_apply(self->pin, self->st, NULL));
+	for (i = 0; i < sizeof(bad_after_steering) / sizeof(bad_after_steering[0]); i++) {
+		n = unhex(bad_after_steering[i].hex, pl);
+		len = lbt_build(frame, &fr, pl, n);
+		before = lbt_count(self->stats, bad_after_steering[i].reason);
+		EXPECT_EQ(XDP_DROP, lbt_run(self->prog, self->ifindex, frame,
+					    len, out, &olen));
+		EXPECT_EQ(before + 1, lbt_count(self->stats,
+						bad_after_steering[i].reason));
+	}
+	csmp_lb__destroy(lp.full);
+}
+
+/* One datagram through both paths: same verdict, same bytes out. */
+static void same_on_both(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(lb) *self, const struct lb_paths *lp,
+			 const uint8_t *pl, size_t n, unsigned int *steered)
+{
+	struct lbt_frame fr = { .src = LBT_DEVICE, .dst = LBT_VIP6,
+				.sport = 46790, .dport = CSMP_PORT };
+	uint8_t frame[2300], a[4096], b[4096];
+	size_t len, alen, blen;
+	struct csmp_class c;
+	int va, vb;
+
+	len = lbt_build(frame, &fr, pl, n);
+	va = lbt_run(self->prog, self->ifindex, frame, len, a, &alen);
+	vb = lbt_run(lp->full_prog, self->ifindex, frame, len, b, &blen);
+	if (va == vb) {
+		ASSERT_EQ(alen, blen);
+		ASSERT_EQ(0, memcmp(a, b, alen));
+		*steered += va == XDP_TX;
+		return;
+	}
+	/* Only a datagram broken after its steering TLV may differ. */
+	csmp_classify(pl, (uint32_t)n, &c);
+	ASSERT_EQ(XDP_TX, va);
+	ASSERT_EQ(XDP_DROP, vb);
+	ASSERT_EQ(CSMP_C_MALFORMED, c.msg_class);
+}
+
+TEST_F(lb, fast_path_steers_as_the_full_walk)
+{
+	static const char *const good[] = {
+		/* report: SessionID, CurrentTime, Uptime; with a token */
+		"5002abcdb163ff07080a06303030623132120408011000160208" "05",
+		"5202abcd1122b163ff07080a06303030633132160208" "05",
+		/* SessionID without a backend prefix; of 3 characters */
+		"5002abcdb163ff07080a0630303047313212040801100016020805",
+		"5002abcdb163ff07050a03303061",
+		/* registration, upper- and lower-case DeviceID */
+		"40020000b172ff02140801121030303037383130383030453736464441",
+		"48020000aabbccddeeff0011b172ff0214080112103030303738313038"
+		"3030653736666461",
+	};
+	uint8_t pl[2300], m[2300], frame[2048];
+	unsigned int steered = 0, i, r;
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	struct lb_paths lp;
+	size_t n, flen, k;
+
+	paths_open(_metadata, self, &lp);
+	ASSERT_EQ(0, lbt_pcap_frame("opencsmp-register.pcap", 0, frame,
+				    sizeof(frame), &flen));
+	for (i = 0; i <= sizeof(good) / sizeof(good[0]); i++) {
+		if (i < sizeof(good) / sizeof(good[0])) {
+			n = unhex(good[i], pl);
+		} else {
+			n = flen - 62;
+			memcpy(pl, frame + 62, n);
+		}
+		same_on_both(_metadata, self, &lp, pl, n, &steered);
+		/* Every truncation, then random edits near the front. */
+		for (k = 4; k < n; k++)
+			same_on_both(_metadata, self, &lp, pl, k, &steered);
+		for (r = 0; r < 2000; r++) {
+			size_t pos;
+
+			memcpy(m, pl, n);
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			pos = (size_t)(rng >> 8) % (n < 40 ? n : 40);
+			m[pos] = (rng >> 33) & 1 ? (uint8_t)(rng >> 40) :
+				 m[pos] ^ (uint8_t)(1u << ((rng >> 50) & 7));
+			same_on_both(_metadata, self, &lp, m, n, &steered);
+		}
+	}
+	TH_LOG("%u datagrams steered alike on both paths", steered);
+	EXPECT_LT(500U, steered);
+	csmp_lb__destroy(lp.full);
 }
 
 /* ---------- storm control ---------- */

@@ -2,7 +2,7 @@
 /*
  * LB control (see lbctl.h): the state file, loading and pinning csmp_lb,
  * attaching it, and writing state into its pinned maps with an atomic
- * Maglev table swap.
+ * Maglev table swap (two tables in csmp_table, the config says which).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -811,73 +811,76 @@ int csmp_lb_count_sum(int fd, uint32_t idx, struct csmp_count *out)
 	return 0;
 }
 
+/* The csmp_table half csmp_lb reads now (lb.h): table_half of the config. */
+static int table_half(int cfg_fd, uint32_t *half)
+{
+	struct csmp_lb_config cfg;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(cfg_fd, &zero, &cfg))
+		return -errno;
+	*half = cfg.table_half ? 1 : 0;
+	return 0;
+}
+
+/* Read one half of csmp_table into table[CSMP_MAGLEV_M]. */
+static int table_read(int tbl, uint32_t half, uint32_t *table)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < CSMP_MAGLEV_M; i++) {
+		k = half * CSMP_MAGLEV_M + i;
+		if (bpf_map_lookup_elem(tbl, &k, &table[i]))
+			return -errno;
+	}
+	return 0;
+}
+
 int csmp_lb_read_table(const char *pin_dir, uint32_t *table)
 {
-	uint32_t zero = 0, inner_id, i;
-	int outer, inner, err = 0;
+	uint32_t half = 0;
+	int cfg_fd, tbl, err;
 
-	outer = csmp_lb_map_fd(pin_dir, CSMP_STR(CSMP_MAP_TABLE));
-	if (outer < 0)
-		return outer;
-	if (bpf_map_lookup_elem(outer, &zero, &inner_id)) {
-		err = -errno;
-		if (err == -ENOENT) {
-			memset(table, 0, CSMP_MAGLEV_M * sizeof(*table));
-			err = 0;
-		}
-		goto out_close_outer;
+	cfg_fd = csmp_lb_map_fd(pin_dir, CSMP_STR(CSMP_MAP_CFG));
+	if (cfg_fd < 0)
+		return cfg_fd;
+	tbl = csmp_lb_map_fd(pin_dir, CSMP_STR(CSMP_MAP_TABLE));
+	if (tbl < 0) {
+		err = tbl;
+		goto out_close_cfg;
 	}
-	inner = bpf_map_get_fd_by_id(inner_id);
-	if (inner < 0) {
-		err = -errno;
-		goto out_close_outer;
-	}
-	for (i = 0; i < CSMP_MAGLEV_M; i++) {
-		if (bpf_map_lookup_elem(inner, &i, &table[i])) {
-			err = -errno;
-			break;
-		}
-	}
-	close(inner);
-out_close_outer:
-	close(outer);
+	err = table_half(cfg_fd, &half);
+	if (!err)
+		err = table_read(tbl, half, table);
+	close(tbl);
+out_close_cfg:
+	close(cfg_fd);
 	return err;
 }
 
-/* Build the new inner array off to the side, then swap it in at once. */
-static int table_swap(int outer, const uint32_t *table)
+/*
+ * Write `table` whole into the csmp_table half not in use; the caller
+ * then flips table_half in the config (lb.h: the swap is that update).
+ */
+static int table_write(int tbl, uint32_t half, const uint32_t *table)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	uint32_t *keys, zero = 0, n = CSMP_MAGLEV_M, i;
-	int inner, err;
+	uint32_t *keys, n = CSMP_MAGLEV_M, i;
+	int err;
 
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "csmp_tbl_inner",
-			       sizeof(uint32_t), sizeof(uint32_t),
-			       CSMP_MAGLEV_M, NULL);
-	if (inner < 0)
-		return -errno;
 	keys = malloc(sizeof(*keys) * CSMP_MAGLEV_M);
-	if (!keys) {
-		err = -ENOMEM;
-		goto out_close;
-	}
+	if (!keys)
+		return -ENOMEM;
 	for (i = 0; i < CSMP_MAGLEV_M; i++)
-		keys[i] = i;
-	err = bpf_map_update_batch(inner, keys, table, &n, &bo);
+		keys[i] = half * CSMP_MAGLEV_M + i;
+	err = bpf_map_update_batch(tbl, keys, table, &n, &bo);
 	if (err) {
 		/* Kernels without batch ops on arrays: one at a time. */
 		for (i = 0, err = 0; i < CSMP_MAGLEV_M && !err; i++)
-			if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY))
+			if (bpf_map_update_elem(tbl, &keys[i], &table[i], BPF_ANY))
 				err = -errno;
-		if (err)
-			goto out_free;
 	}
-	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
-		err = -errno;
-out_free:
 	free(keys);
-out_close:
-	close(inner);
 	return err;
 }
 
@@ -904,7 +907,7 @@ int csmp_lb_apply(const char *pin_dir, const struct csmp_lb_state *st,
 {
 	int cfg_fd = -1, vips = -1, bes = -1, ports = -1, pins = -1, tbl = -1;
 	struct csmp_lb_config cfg = {};
-	uint32_t *table = NULL, *old = NULL, zero = 0, i, p;
+	uint32_t *table = NULL, *old = NULL, zero = 0, i, p, half = 0;
 	struct csmp_port none = {};
 	unsigned int n_vip_old = 0;
 	struct csmp_addr key, next, *stale = NULL;
@@ -984,10 +987,11 @@ int csmp_lb_apply(const char *pin_dir, const struct csmp_lb_state *st,
 			goto out_free;
 		}
 	}
-	err = csmp_lb_read_table(pin_dir, old);
-	if (err)
-		goto out_free;
-	err = table_swap(tbl, table);
+	err = table_half(cfg_fd, &half);
+	if (!err)
+		err = table_read(tbl, half, old);
+	if (!err)
+		err = table_write(tbl, !half, table);
 	if (err)
 		goto out_free;
 	if (moved)
@@ -1033,6 +1037,8 @@ int csmp_lb_apply(const char *pin_dir, const struct csmp_lb_state *st,
 	cfg.global_burst = st->global_burst;
 	cfg.generation = st->generation;
 	cfg.hop_limit = 64;
+	cfg.n_pins = st->n_pins;
+	cfg.table_half = !half;	/* the new table, in one update */
 	/* csmp.ko hashes with its own copy of the key: keep them equal. */
 	err = csmp_lb_kmod_set_key(st->key);
 	if (err && err != -ENOENT)

@@ -142,7 +142,7 @@ int csmp_lb_detach(unsigned int ifindex);
 int csmp_lb_apply(const char *pin_dir, const struct csmp_lb_state *st,
 		  unsigned int *moved);
 
-/* Read the live table (slot 0 of csmp_table) into table[CSMP_MAGLEV_M]. */
+/* Read the live table (the half of csmp_table in use) into table[CSMP_MAGLEV_M]. */
 int csmp_lb_read_table(const char *pin_dir, uint32_t *table);
 
 /* Open a pinned map by its lb.h name; returns the fd or -errno. */
