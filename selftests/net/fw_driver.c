@@ -24,7 +24,8 @@
  * With --nms [ADDR]:PORT it is also the NMS the devices send to, for the
  * asynchronous steps (csmp-wire-facts.md §1.4):
  *   nonget:IDS:A  NON GET /c?q=IDS (commas become spaces)&a=A, then the
- *                 device's NON POST /c with the answer (at most 2A + 2 s)
+ *                 device's NON POST /c with the answer (at most 2A + 2 s;
+ *                 A = 0 is the agent's 20 s)
  *   nonpost:ok|bad  NON POST with a token, signed: GroupAssign {1, 5}
  *                 (ok) or CGMSSettings (bad: the agent cannot POST it),
  *                 then the device's CGMSNotification
@@ -447,7 +448,8 @@ static int step_nonget(const char *arg)
 			      (struct sockaddr *)&g.to, sizeof(g.to)) < 0)
 		return -EIO;
 	printf("{\"step\":\"nonget\",\"a\":%d", delay);
-	if (nms_next((2 * delay + 2) * 1000, &after)) {
+	/* a=0 or absent: the agent's default of 20 s. */
+	if (nms_next((2 * (delay ? delay : 20) + 2) * 1000, &after)) {
 		printf(",\"answer\":false}\n");
 		return 0;
 	}

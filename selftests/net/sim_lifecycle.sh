@@ -71,12 +71,15 @@ sj() { jq -r "$1" "$tmp/sim.json"; }
 
 # ---- NON requests, the driver as the NMS ----
 sim_start 4 --duration 60 --mcast-if v0
-drv 1 --nms '[::1]:61628' nonget:22,23:2 nonpost:ok nonpost:bad >"$tmp/out"
+drv 1 --nms '[::1]:61628' nonget:22,23:2 nonpost:ok nonpost:bad nonget:22:0 >"$tmp/out"
 diag "$(cat "$tmp/out" | head -3 | tr '\n' ' ')"
+nonget() { jq -c -s "[.[] | select(.step == \"nonget\")][$1]" "$tmp/out"; }
 check "NON GET ?a=2: answered by a NON POST /c with TLVs 22 and 23" \
-	test "$(step nonget | jq -c '[.answer, (.tlvs | unique)]')" = '[true,[22,23]]'
+	test "$(nonget 0 | jq -c '[.answer, (.tlvs | unique)]')" = '[true,[22,23]]'
 check "... within a= seconds, without a token" \
-	test "$(step nonget | jq '.after_ms <= 2500 and .tkl == 0')" = true
+	test "$(nonget 0 | jq '.after_ms <= 2500 and .tkl == 0')" = true
+check "NON GET ?a=0: the agent's default, within 20 s" \
+	test "$(nonget 1 | jq '.answer and .after_ms <= 20500')" = true
 check "NON POST applied: CGMSNotification code 0 with the request's token" \
 	test "$(jq -c -s '[.[] | select(.kind == "ok")][0] | [.code, .token]' "$tmp/out")" = '[0,"abcd"]'
 check "NON POST of a TLV the agent cannot POST: code 3 listing 42" \
