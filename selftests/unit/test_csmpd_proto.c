@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "kselftest_harness.h"
 #include "csmpd.h"
 #include "tlvmsg.h"
@@ -170,6 +172,7 @@ static void daemon_down(struct csmpd_daemon *d)
 {
 	if (!d)
 		return;
+	csmpd_events_fini(d);
 	csmpd_verify_fini(d);
 	csmpd_keys_fini(d);
 	csmpd_workers_fini(d);
@@ -434,6 +437,87 @@ TEST_F(proto, malformed_datagrams_counted_by_reason_never_answered)
 	for (r = 1, total = 0; r < CSMP_R__MAX; r++)
 		total += CTR(self, reason[r]);
 	EXPECT_EQ(CTR(self, msg_class[CSMP_C_MALFORMED]), total);
+}
+
+/*
+ * Every events line parses as JSON, under a mix of registrations, reports,
+ * notifications and uplink signature failures, while their log lines are
+ * suppressed (log level 0): a signature failure's address used to be
+ * formatted inside the log call's arguments, which a suppressed line never
+ * evaluates, so its event carried uninitialised stack bytes.
+ */
+TEST_F(proto, events_lines_parse_when_log_lines_are_suppressed)
+{
+	char path[] = "/tmp/csmpd-proto-events.XXXXXX";
+	const char *args[] = { "--uplink-signature", "optional", "--events",
+			       path, NULL };
+	int i, lines = 0, failures = 0;
+	struct dgram g;
+	__u8 a[CSMPD_TX_MAX];
+	char line[4096], sid[CSMP_SESSION_ID_MAX + 1];
+	FILE *f;
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	daemon_down(self->d);
+	daemon_up(_metadata, &self->d, &self->w, false, args);
+	ASSERT_EQ(0, csmpd_events_init(self->d));
+	ASSERT_EQ(0, csmpd_events_start(self->d));
+	reg(&g, 1, true, true, -1);
+	input(self->w, g.buf, g.len);
+	ASSERT_LT(4, answer(self->w, a));
+	snprintf(sid, sizeof(sid), "%s",
+		 csmpd_dev_by_eid(&self->w->shard, EID)->session);
+	for (i = 0; i < 200; i++) {
+		switch (i % 4) {
+		case 0:		/* signed with garbage: fails */
+			reg(&g, (__u16)(i + 2), true, true, -1);
+			g.buf[g.len++] = CSMP_TLV_SIGNATURE;
+			g.buf[g.len++] = 2;
+			g.buf[g.len++] = 0x30;
+			g.buf[g.len++] = 0x00;
+			break;
+		case 1:
+			report(&g, (__u16)(i + 2), sid);
+			break;
+		case 2:
+			notification(&g, (__u16)(i + 2), 1);
+			break;
+		default:
+			reg(&g, (__u16)(i + 2), true, true, -1);
+			break;
+		}
+		input(self->w, g.buf, g.len);
+		while (answer(self->w, a))
+			;
+	}
+	csmpd_events_fini(self->d);	/* writes what is queued */
+
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t je;
+		json_t *j = json_loads(line, 0, &je);
+		const char *ev, *addr;
+
+		lines++;
+		EXPECT_NE(NULL, j) TH_LOG("line %d: %s: %s", lines, je.text, line);
+		if (!j)
+			continue;
+		ev = json_string_value(json_object_get(j, "event"));
+		EXPECT_NE(NULL, ev);
+		if (ev && !strcmp(ev, "signature_failure")) {
+			failures++;
+			addr = json_string_value(json_object_get(j, "addr"));
+			EXPECT_STREQ("[2001:db8::1]:61628", addr ? addr : "");
+		}
+		json_decref(j);
+	}
+	fclose(f);
+	unlink(path);
+	EXPECT_LT(150, lines);
+	EXPECT_EQ(50, failures);
 }
 
 FIXTURE(signed_proto) {
