@@ -2,7 +2,7 @@
 /*
  * csmpd's log sinks (userspace/csmpd/log.c): stderr lines carry an RFC
  * 3339 UTC timestamp; JOURNAL_STREAM is trusted only when it names the
- * stderr csmpd has; journal entries, read off a journal socket in a
+ * stderr csmpd has, and the journal is chosen only where its socket is; journal entries, read off a journal socket in a
  * private mount namespace with the native protocol libsystemd speaks,
  * have PRIORITY from the severity, CSMP_MNEMONIC and CSMP_EID (only for a
  * device EID, not a SessionID); syslog(3) lines have facility daemon and
@@ -73,7 +73,6 @@ TEST(journal_stream_is_trusted_only_for_our_stderr)
 		 (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", v, 1);
 	EXPECT_TRUE(csmpd_log_stderr_is_journal());
-	EXPECT_EQ((int)CSMPD_LOG_JOURNAL, (int)csmpd_log_target(CSMPD_LOG_AUTO));
 	/* A process started from a unit's shell: another stderr. */
 	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
 		 (unsigned long long)st.st_ino + 1);
@@ -146,6 +145,18 @@ TEST(journal_entries_have_priority_mnemonic_and_eid)
 	if (fd < 0)
 		SKIP(return, "needs root and mount namespaces");
 	csmpd_log_init(CSMPD_INFO);
+	{
+		/* auto picks the journal for systemd's stream on stderr */
+		char js[64];
+		struct stat st;
+
+		ASSERT_EQ(0, fstat(STDERR_FILENO, &st));
+		snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", js, 1);
+		EXPECT_EQ((int)CSMPD_LOG_JOURNAL, (int)csmpd_log_target(CSMPD_LOG_AUTO));
+		unsetenv("JOURNAL_STREAM");
+	}
 	ASSERT_EQ((int)CSMPD_LOG_JOURNAL, (int)csmpd_log_target(CSMPD_LOG_JOURNAL));
 	csmpd_log(CSMPD_INFO, "REGISTERED",
 		  "device %016llX at [::1]:4000 registered, session %s",

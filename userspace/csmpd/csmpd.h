@@ -126,6 +126,7 @@ struct csmpd_config {
 	__u32 sign_pool_rate;		/* refill pairs/s at most, 0 = no cap */
 	__u32 exchange_lifetime;	/* dedup window, s */
 	int log_level;			/* print severities <= this */
+	unsigned int log_target;	/* enum csmpd_log_target (sd.h) */
 	bool foreground;
 	bool unsigned_ok;		/* lab use only */
 	bool steer_workers;		/* csmp_reuseport */

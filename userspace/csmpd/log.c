@@ -72,6 +72,11 @@ enum csmpd_log_target csmpd_log_target(enum csmpd_log_target t)
 	if (t == CSMPD_LOG_AUTO)
 		t = csmpd_log_stderr_is_journal() ? CSMPD_LOG_JOURNAL :
 						    CSMPD_LOG_STDERR;
+	/* libsystemd drops entries silently when no journald listens:
+	 * without its socket the lines go to stderr instead. */
+	if (t == CSMPD_LOG_JOURNAL &&
+	    access("/run/systemd/journal/socket", F_OK) < 0)
+		t = CSMPD_LOG_STDERR;
 	if (t == CSMPD_LOG_SYSLOG)
 		openlog("csmpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_sink = t;
@@ -230,7 +235,7 @@ void csmpd_log_emit(int sev, const char *mnemonic, __u64 suppressed,
 		syslog(LOG_DAEMON | (sev & 7), "%.*s", n, line);
 		return;
 	}
-	/* stderr, or the journal refused the line: not lost. */
+	/* stderr, or journald refused the line: not lost. */
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, buf, (size_t)(t + n)) < 0) {
 		/* nowhere left to report it */

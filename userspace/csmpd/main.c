@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	csmpd_log_init(d->cfg.log_level);
-	csmpd_log_target(CSMPD_LOG_AUTO);
+	csmpd_log_target((enum csmpd_log_target)d->cfg.log_target);
 	csmpd_sd_init();
 	for (i = 0; i < d->cfg.n_report_tlvs; i++) {
 		snprintf(d->report_tlv_str[i], sizeof(d->report_tlv_str[i]),

@@ -14,8 +14,9 @@
 
 struct csmpd_daemon;
 
-/* Log sinks (the log-target option); AUTO: the journal when standard
- * error is systemd's journal stream (JOURNAL_STREAM), else STDERR. */
+/* Log sinks, in the order of the log-target option's names
+ * (conf/options.def); AUTO: the journal when standard error is systemd's
+ * journal stream (JOURNAL_STREAM), else STDERR. */
 enum csmpd_log_target {
 	CSMPD_LOG_AUTO,
 	CSMPD_LOG_STDERR,
