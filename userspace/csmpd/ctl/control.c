@@ -2,8 +2,12 @@
 /*
  * The control socket server (control.h): one thread polls the listening
  * socket, its clients and an eventfd through which other threads complete
- * deferred requests. Answers are written with a bounded blocking send so
- * a stuck client cannot hold the thread for more than a second.
+ * deferred requests. Nothing blocks the thread on a client: answers are
+ * queued per client and sent as the socket takes them, a client whose
+ * queue outgrows CTL_MAX_OUT without reading is dropped, one idle for
+ * CTL_IDLE_MS is closed, and when every slot is taken the client idle the
+ * longest makes room, so idle or non-reading clients cannot lock csmpctl
+ * out (issue 16 item 4).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,19 +23,29 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/control.h"
 
-#define CTL_MAX_CLIENTS	32
+#define CTL_MAX_CLIENTS	128
 #define CTL_MAX_LINE	(1 << 20)
 #define CTL_MAX_CMDS	32
+/* An answer queued beyond this waits for its reader (CTL_STALL_MS without
+ * progress drops it): the whole device list of a registry of ~80,000
+ * devices fits, so only a larger answer ever makes the thread wait. */
+#define CTL_MAX_OUT	(16u << 20)
+#define CTL_STALL_MS	100
+#define CTL_IDLE_MS	10000
 
 struct csmp_ctl_client {
 	int fd;			/* -1: slot free */
 	unsigned int pending;	/* deferred requests not yet finished */
 	char *buf;
 	size_t len, cap;
+	char *out;		/* queued answer bytes: out[off..olen) */
+	size_t off, olen, ocap;
+	uint64_t seen_ms;	/* last byte received or sent */
 };
 
 struct csmp_ctl_req {
@@ -151,6 +165,14 @@ int csmp_ctl_register(struct csmp_ctl *c, const char *cmd, csmp_ctl_fn fn,
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void client_close(struct csmp_ctl_client *cl)
 {
 	if (cl->fd >= 0)
@@ -159,28 +181,84 @@ static void client_close(struct csmp_ctl_client *cl)
 	free(cl->buf);
 	cl->buf = NULL;
 	cl->len = cl->cap = 0;
+	free(cl->out);
+	cl->out = NULL;
+	cl->off = cl->olen = cl->ocap = 0;
+}
+
+/* Send what the socket takes now. 0, or -EPIPE once the client is gone. */
+static int client_flush(struct csmp_ctl_client *cl)
+{
+	while (cl->off < cl->olen) {
+		ssize_t n = send(cl->fd, cl->out + cl->off, cl->olen - cl->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			client_close(cl);
+			return -EPIPE;
+		}
+		cl->off += (size_t)n;
+		cl->seen_ms = now_ms();
+	}
+	cl->off = cl->olen = 0;
+	return 0;
+}
+
+/* With CTL_MAX_OUT queued: wait while the client reads, drop it when it
+ * stops. */
+static int client_drain(struct csmp_ctl_client *cl)
+{
+	while (cl->olen - cl->off >= CTL_MAX_OUT) {
+		struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
+		size_t before = cl->off;
+
+		if (poll(&p, 1, CTL_STALL_MS) < 0 && errno != EINTR)
+			break;
+		if (client_flush(cl))
+			return -EPIPE;
+		if (cl->off == before && cl->olen)
+			break;
+	}
+	if (cl->olen - cl->off < CTL_MAX_OUT)
+		return 0;
+	client_close(cl);
+	return -EPIPE;
 }
 
 int csmp_ctl_write(struct csmp_ctl_req *r, const void *buf, size_t len)
 {
-	const char *p = buf;
+	struct csmp_ctl_client *cl = r->cl;
+	int ret;
 
-	if (r->cl->fd < 0)
+	if (cl->fd < 0)
 		return -EPIPE;
-	while (len) {
-		ssize_t n = send(r->cl->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			/* The send timeout (1 s) expired or the peer left. */
-			client_close(r->cl);
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (cl->off) {
+		memmove(cl->out, cl->out + cl->off, cl->olen - cl->off);
+		cl->olen -= cl->off;
+		cl->off = 0;
 	}
-	return 0;
+	if (cl->olen + len > cl->ocap) {
+		size_t cap = cl->ocap ? cl->ocap : 8192;
+		char *o;
+
+		while (cap < cl->olen + len)
+			cap *= 2;
+		o = realloc(cl->out, cap);
+		if (!o) {
+			client_close(cl);
+			return -ENOMEM;
+		}
+		cl->out = o;
+		cl->ocap = cap;
+	}
+	memcpy(cl->out + cl->olen, buf, len);
+	cl->olen += len;
+	ret = client_flush(cl);
+	return ret ? ret : client_drain(cl);
 }
 
 int csmp_ctl_reply(struct csmp_ctl_req *r, json_t *resp)
@@ -329,6 +407,7 @@ static void client_read(struct csmp_ctl *c, struct csmp_ctl_client *cl)
 		return;
 	}
 	cl->len += (size_t)n;
+	cl->seen_ms = now_ms();
 	start = cl->buf;
 	while (cl->fd >= 0 &&
 	       (nl = memchr(start, '\n', cl->len - (size_t)(start - cl->buf)))) {
@@ -343,21 +422,52 @@ static void client_read(struct csmp_ctl *c, struct csmp_ctl_client *cl)
 	memmove(cl->buf, start, cl->len);
 }
 
+/* A free slot, else the one of the client idle the longest (none waits for
+ * a deferred answer), closed; -1 when every client waits for one. */
+static int free_slot(struct csmp_ctl *c)
+{
+	int i, oldest = -1;
+
+	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct csmp_ctl_client *cl = &c->clients[i];
+
+		/* A slot is reusable once its deferred answers are done. */
+		if (cl->pending)
+			continue;
+		if (cl->fd < 0)
+			return i;
+		if (oldest < 0 || cl->seen_ms < c->clients[oldest].seen_ms)
+			oldest = i;
+	}
+	if (oldest >= 0)
+		client_close(&c->clients[oldest]);
+	return oldest;
+}
+
+/* Idle clients (nothing received or sent for CTL_IDLE_MS) are closed. */
+static void close_idle(struct csmp_ctl *c)
+{
+	uint64_t now = now_ms();
+	unsigned int i;
+
+	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct csmp_ctl_client *cl = &c->clients[i];
+
+		if (cl->fd >= 0 && !cl->pending &&
+		    now - cl->seen_ms > CTL_IDLE_MS)
+			client_close(cl);
+	}
+}
+
 static void accept_one(struct csmp_ctl *c)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	unsigned int i;
-	int fd;
+	int fd, i;
 
-	fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
-		/* A slot is reusable once its deferred answers are done. */
-		if (c->clients[i].fd < 0 && !c->clients[i].pending)
-			break;
-	}
-	if (i == CTL_MAX_CLIENTS) {
+	i = free_slot(c);
+	if (i < 0) {
 		static const char busy[] =
 			"{\"ok\":false,\"error\":\"too many clients\"}\n";
 
@@ -367,9 +477,8 @@ static void accept_one(struct csmp_ctl *c)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	c->clients[i].fd = fd;
+	c->clients[i].seen_ms = now_ms();
 }
 
 static void *ctl_thread(void *arg)
@@ -383,12 +492,18 @@ static void *ctl_thread(void *arg)
 
 		pfd[n++] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = c->evfd, .events = POLLIN };
+		close_idle(c);
 		for (i = 0; i < CTL_MAX_CLIENTS; i++) {
-			if (c->clients[i].fd < 0)
+			struct csmp_ctl_client *cl = &c->clients[i];
+
+			if (cl->fd < 0)
 				continue;
 			map[n] = (int)i;
-			pfd[n++] = (struct pollfd){ .fd = c->clients[i].fd,
-						    .events = POLLIN };
+			/* A client with an answer queued is read only once
+			 * it has taken it: requests cannot pile up answers. */
+			pfd[n++] = (struct pollfd){
+				.fd = cl->fd,
+				.events = cl->olen ? POLLOUT : POLLIN };
 		}
 		if (poll(pfd, n, 200) <= 0)
 			continue;
@@ -397,7 +512,11 @@ static void *ctl_thread(void *arg)
 		for (i = 2; i < n; i++) {
 			struct csmp_ctl_client *cl = &c->clients[map[i]];
 
-			if (pfd[i].revents && cl->fd == pfd[i].fd)
+			if (!pfd[i].revents || cl->fd != pfd[i].fd)
+				continue;
+			if (cl->olen)
+				client_flush(cl);
+			else
 				client_read(c, cl);
 		}
 		if (pfd[0].revents)
