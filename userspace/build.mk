@@ -77,7 +77,8 @@ $(B)/obj/rel/$(B)/gen/%.o $(B)/obj/san/$(B)/gen/%.o $(B)/obj/fuzz/$(B)/gen/%.o: 
 	BASE_CFLAGS += -w
 
 $(B)/obj/rel/userspace/csmpd/%.o $(B)/obj/san/userspace/csmpd/%.o \
-$(B)/obj/fuzz/userspace/csmpd/%.o $(B)/obj/rel/userspace/csmpctl/devices.o: \
+$(B)/obj/fuzz/userspace/csmpd/%.o $(B)/obj/rel/userspace/csmpctl/devices.o \
+$(B)/obj/rel/userspace/csmpctl/sync.o: \
 	BASE_CFLAGS += $(CSMPD_CFLAGS)
 
 $(LIBCSMP): $(patsubst %.c,$(B)/obj/rel/%.o,$(LIB_SRCS))

@@ -635,6 +635,9 @@ TEST_F(pg, node_heartbeats_and_says_down_when_it_stops)
 	EXPECT_STREQ("up", s.n.state);
 	EXPECT_EQ(1u, s.n.epoch);
 	EXPECT_LT(llabs(now_ms() - s.n.heartbeat_ms), 2000);
+	/* The age, by the server's clock, is within a heartbeat (100 ms). */
+	EXPECT_GE(s.n.age_ms, 0);
+	EXPECT_LT(s.n.age_ms, 1000);
 	hb = s.n.heartbeat_ms;
 	usleep(300 * 1000);
 	s.count = 0;
@@ -646,6 +649,11 @@ TEST_F(pg, node_heartbeats_and_says_down_when_it_stops)
 	s.count = 0;
 	ASSERT_EQ(0, csmp_db_nodes(rd, node_cb, &s));
 	EXPECT_STREQ("down", s.n.state);
+	/* No more heartbeats: the age grows by the server's clock. */
+	usleep(400 * 1000);
+	s.count = 0;
+	ASSERT_EQ(0, csmp_db_nodes(rd, node_cb, &s));
+	EXPECT_GE(s.n.age_ms, 400);
 
 	/* A new start of the same node is a new epoch. */
 	usleep(2000);

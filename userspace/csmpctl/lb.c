@@ -20,23 +20,11 @@
 #include <bpf/libbpf.h>
 
 #include "csmpctl.h"
+#include "lbcmd.h"
 #include "lbctl.h"
 #include "maglev.h"
 #include "names.h"
 #include <csmp/reason.h>
-
-/* How long an edit waits for the others to finish (each writes a table
- * of 65537 slots: a queue of a few dozen takes seconds on a busy host). */
-#define LB_LOCK_TIMEOUT_MS	60000
-
-struct lbctx {
-	const char *state_path;
-	const char *pin_dir;
-	const struct csmpctl_opts *o;
-	struct csmp_lb_state *st;
-	bool preview;
-	bool generic;
-};
 
 static void lb_help(FILE *f)
 {
@@ -54,6 +42,9 @@ static void lb_help(FILE *f)
 "         (0 = no limit); with no option, print the limits\n"
 "  eid EID [EID...]    owner of each EID and why (one line, or JSON object, each)\n"
 "  stats [--interval SECONDS]\n"
+"  sync --db CONNINFO [--interval S] [--timeout S] [--once]\n"
+"         the backend set from a cluster's nodes table (live csmpd\n"
+"         nodes: heartbeat younger than --timeout), applied as it changes\n"
 "Defaults: --state %s, --pin-dir %s\n"
 "Example:\n"
 "  csmpctl lb --state /tmp/lb.state --pin-dir /sys/fs/bpf/csmp-demo attach veth0 \\\n"
@@ -68,7 +59,7 @@ static int lb_usage(FILE *f)
 	return 2;
 }
 
-static int load_state(struct lbctx *c, bool create)
+int lb_load_state(struct lbctx *c, bool create)
 {
 	char err[512];
 	int rc = csmp_lb_state_load(c->state_path, c->st, err, sizeof(err));
@@ -80,7 +71,7 @@ static int load_state(struct lbctx *c, bool create)
 	return rc;
 }
 
-static bool maps_present(const struct lbctx *c)
+bool lb_maps_present(const struct lbctx *c)
 {
 	int fd = csmp_lb_map_fd(c->pin_dir, CSMP_STR(CSMP_MAP_CFG));
 
@@ -129,7 +120,7 @@ static int learned_eids(const char *pin_dir, uint64_t **out, size_t *n)
 }
 
 /* Compare the state's table with `old` and print what would move. */
-static int report_move(struct lbctx *c, const uint32_t *old, const char *what)
+int lb_report_move(struct lbctx *c, const uint32_t *old, const char *what)
 {
 	uint32_t *nt = malloc(sizeof(*nt) * CSMP_MAGLEV_M);
 	uint64_t *eids = NULL, k0, k1;
@@ -144,7 +135,7 @@ static int report_move(struct lbctx *c, const uint32_t *old, const char *what)
 		goto out;
 	moved = csmp_maglev_moved(old, nt);
 	csmp_lb_key_words(c->st->key, &k0, &k1);
-	if (maps_present(c) && !learned_eids(c->pin_dir, &eids, &n))
+	if (lb_maps_present(c) && !learned_eids(c->pin_dir, &eids, &n))
 		for (i = 0; i < n; i++)
 			moved_eids += csmp_maglev_lookup(old, k0, k1, eids[i]) !=
 				      csmp_maglev_lookup(nt, k0, k1, eids[i]);
@@ -165,7 +156,7 @@ out:
 }
 
 /* Save the state and, when the program is loaded, apply it. */
-static int commit(struct lbctx *c)
+int lb_commit(struct lbctx *c)
 {
 	char msg[PATH_MAX + 128];
 	unsigned int moved = 0;
@@ -177,7 +168,7 @@ static int commit(struct lbctx *c)
 		fprintf(stderr, "csmpctl lb: %s\n", msg);
 		return err;
 	}
-	if (!maps_present(c))
+	if (!lb_maps_present(c))
 		return 0;
 	err = csmp_lb_apply(c->pin_dir, c->st, &moved);
 	if (err) {
@@ -217,7 +208,7 @@ static int cmd_attach(struct lbctx *c, int argc, char **argv)
 	bool kf = false;
 	int opt, err, fd;
 
-	if (load_state(c, true))
+	if (lb_load_state(c, true))
 		return 1;
 	optind = 0;	/* glibc: 0 re-initialises after main's getopt */
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -268,7 +259,7 @@ static int cmd_attach(struct lbctx *c, int argc, char **argv)
 		return 1;
 	}
 	close(fd);
-	if (commit(c))
+	if (lb_commit(c))
 		return 1;
 	err = csmp_lb_attach(c->pin_dir, ifindex, c->generic);
 	if (err) {
@@ -290,7 +281,7 @@ static int cmd_detach(struct lbctx *c)
 	unsigned int ifindex;
 	int err;
 
-	if (load_state(c, false))
+	if (lb_load_state(c, false))
 		return 1;
 	ifindex = if_nametoindex(c->st->iface);
 	if (!ifindex) {
@@ -328,13 +319,13 @@ static int cmd_backend(struct lbctx *c, int argc, char **argv)
 	}
 	if (argc < 3 || parse_id(argv[2], &id))
 		return lb_usage(stderr);
-	if (load_state(c, true))
+	if (lb_load_state(c, true))
 		return 1;
 	old = malloc(sizeof(*old) * CSMP_MAGLEV_M);
 	if (!old)
 		return 1;
 	/* Before: the live table when loaded, else the file's. */
-	if (!maps_present(c) || csmp_lb_read_table(c->pin_dir, old))
+	if (!lb_maps_present(c) || csmp_lb_read_table(c->pin_dir, old))
 		csmp_lb_state_table(c->st, old);
 	be = csmp_lb_state_be(c->st, id);
 	if (!strcmp(argv[1], "add")) {
@@ -391,11 +382,11 @@ static int cmd_backend(struct lbctx *c, int argc, char **argv)
 		goto out;
 	}
 	if (c->preview) {
-		err = report_move(c, old, "preview");
+		err = lb_report_move(c, old, "preview");
 		rc = err ? 1 : 0;
 		goto out;
 	}
-	rc = commit(c) ? 1 : 0;
+	rc = lb_commit(c) ? 1 : 0;
 out:
 	free(old);
 	return rc;
@@ -410,18 +401,18 @@ static int cmd_table(struct lbctx *c, int argc, char **argv)
 
 	if (argc != 2 || (strcmp(argv[1], "show") && strcmp(argv[1], "preview")))
 		return lb_usage(stderr);
-	if (load_state(c, false))
+	if (lb_load_state(c, false))
 		return 1;
 	t = malloc(sizeof(*t) * CSMP_MAGLEV_M);
 	if (!t)
 		return 1;
-	if (!maps_present(c) || csmp_lb_read_table(c->pin_dir, t)) {
+	if (!lb_maps_present(c) || csmp_lb_read_table(c->pin_dir, t)) {
 		fprintf(stderr, "csmpctl lb table: csmp_lb is not loaded in %s\n",
 			c->pin_dir);
 		goto out;
 	}
 	if (!strcmp(argv[1], "preview")) {
-		rc = report_move(c, t, "preview") ? 1 : 0;
+		rc = lb_report_move(c, t, "preview") ? 1 : 0;
 		goto out;
 	}
 	csmp_maglev_count(t, counts, CSMP_LB_MAX_BACKENDS);
@@ -473,7 +464,7 @@ static int cmd_pin(struct lbctx *c, int argc, char **argv)
 	remove = !strcmp(argv[2], "--remove");
 	if (!remove && parse_id(argv[2], &id))
 		return lb_usage(stderr);
-	if (load_state(c, true))
+	if (lb_load_state(c, true))
 		return 1;
 	for (i = 0; i < c->st->n_pins; i++)
 		if (c->st->pins[i].eid == eid)
@@ -497,7 +488,7 @@ static int cmd_pin(struct lbctx *c, int argc, char **argv)
 		c->st->pins[i].eid = eid;
 		c->st->pins[i].backend = id;
 	}
-	return commit(c) ? 1 : 0;
+	return lb_commit(c) ? 1 : 0;
 }
 
 /* A rate or burst in registrations (3 decimals) into milli-registrations. */
@@ -525,7 +516,7 @@ static int cmd_limits(struct lbctx *c, int argc, char **argv)
 	uint32_t *f;
 	int opt;
 
-	if (load_state(c, true))
+	if (lb_load_state(c, true))
 		return 1;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -559,7 +550,7 @@ static int cmd_limits(struct lbctx *c, int argc, char **argv)
 		fprintf(stderr, "csmpctl lb limits: a burst must be at least 1 when its rate is set\n");
 		return 2;
 	}
-	if (changed && commit(c))
+	if (changed && lb_commit(c))
 		return 1;
 	if (c->o->json)
 		printf("{\"eid_rate\":%.3f,\"eid_burst\":%.3f,"
@@ -592,12 +583,12 @@ static int cmd_eid(struct lbctx *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (load_state(c, false))
+	if (lb_load_state(c, false))
 		return 1;
 	t = malloc(sizeof(*t) * CSMP_MAGLEV_M);
 	if (!t)
 		return 1;
-	if (!maps_present(c) || csmp_lb_read_table(c->pin_dir, t))
+	if (!lb_maps_present(c) || csmp_lb_read_table(c->pin_dir, t))
 		csmp_lb_state_table(c->st, t);
 	csmp_lb_key_words(c->st->key, &k0, &k1);
 	for (a = 1; a < argc; a++) {
@@ -674,9 +665,9 @@ static int cmd_stats(struct lbctx *c, int argc, char **argv)
 		interval = atof(argv[2]);
 	else if (argc != 1)
 		return lb_usage(stderr);
-	if (interval <= 0 || load_state(c, false))
+	if (interval <= 0 || lb_load_state(c, false))
 		return 1;
-	if (!maps_present(c)) {
+	if (!lb_maps_present(c)) {
 		fprintf(stderr, "csmpctl lb stats: csmp_lb is not loaded in %s\n",
 			c->pin_dir);
 		return 1;
@@ -765,8 +756,9 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 		return 1;
 	/* Every command but stats (which sleeps) reads the state and the
 	 * maps, most then write both: one holder at a time, or two edits
-	 * made at once would each save a state without the other's. */
-	if (strcmp(argv[0], "stats") &&
+	 * made at once would each save a state without the other's. sync
+	 * runs for long and takes the lock for each of its edits. */
+	if (strcmp(argv[0], "stats") && strcmp(argv[0], "sync") &&
 	    csmp_lb_lock(&lk, c.state_path, c.pin_dir, LB_LOCK_TIMEOUT_MS, msg,
 			 sizeof(msg))) {
 		fprintf(stderr, "csmpctl lb: %s\n", msg);
@@ -789,6 +781,8 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 		rc = cmd_limits(&c, argc, argv);
 	else if (!strcmp(argv[0], "stats"))
 		rc = cmd_stats(&c, argc, argv);
+	else if (!strcmp(argv[0], "sync"))
+		rc = lb_sync(&c, argc, argv);
 	else
 		rc = lb_usage(stderr);
 	csmp_lb_unlock(&lk);
@@ -796,6 +790,6 @@ static int lb_main(int argc, char **argv, const struct csmpctl_opts *o)
 	return rc;
 }
 
-CSMPCTL_COMMAND_HELP(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|limits|stats",
+CSMPCTL_COMMAND_HELP(lb, "lb", "lb [--state F] [--pin-dir D] attach|detach|backend|table|pin|eid|limits|stats|sync",
 		     "XDP steering: attach csmp_lb, manage backends, pins, the Maglev table",
 		     lb_main, lb_help)

@@ -98,6 +98,8 @@ struct csmp_db_node {
 	char state[16];			/* up, draining, down */
 	int64_t started_ms;
 	int64_t heartbeat_ms;		/* the database's clock */
+	int64_t age_ms;			/* since heartbeat_ms, by the same
+					 * clock when read (csmp_db_nodes) */
 	uint64_t epoch;			/* starts of this node so far */
 };
 
@@ -206,7 +208,9 @@ typedef int (*csmp_db_tlv_cb)(void *ctx, uint32_t tlv, uint32_t idx,
 			      const void *val, size_t len, int64_t ts_ms);
 int csmp_db_tlvs(struct csmp_db_reader *r, uint64_t eid, csmp_db_tlv_cb cb,
 		 void *ctx);
-/* Every node that ever heartbeat, by backend id. */
+/* Every node that ever heartbeat, by backend id. Its age comes from the
+ * clock that stamped its heartbeats (PostgreSQL: the server's), so every
+ * reader of one database judges a node alive or expired alike. */
 typedef int (*csmp_db_node_cb)(void *ctx, const struct csmp_db_node *n);
 int csmp_db_nodes(struct csmp_db_reader *r, csmp_db_node_cb cb, void *ctx);
 

@@ -965,7 +965,9 @@ static int pg_nodes(struct csmp_db_conn *c, csmp_db_node_cb cb, void *ctx)
 	if (ret)
 		return ret;
 	res = query(p, "SELECT node, addr, reply_port_lo, reply_port_hi, state,"
-		    " started, heartbeat, epoch FROM nodes ORDER BY node", 0,
+		    " started, heartbeat, epoch, (extract(epoch FROM"
+		    " clock_timestamp()) * 1000)::bigint - heartbeat"
+		    " FROM nodes ORDER BY node", 0,
 		    NULL, PGRES_TUPLES_OK, "nodes", &ret);
 	if (!res)
 		return ret;
@@ -979,6 +981,7 @@ static int pg_nodes(struct csmp_db_conn *c, csmp_db_node_cb cb, void *ctx)
 		n.started_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		n.heartbeat_ms = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 		n.epoch = strtoull(PQgetvalue(res, i, 7), NULL, 10);
+		n.age_ms = strtoll(PQgetvalue(res, i, 8), NULL, 10);
 		ret = cb(ctx, &n);
 	}
 	PQclear(res);

@@ -684,8 +684,11 @@ static int sq_nodes(struct csmp_db_conn *c, csmp_db_node_cb cb, void *ctx)
 
 	rc = sqlite3_prepare_v2(sq(c)->sql,
 				"SELECT node, addr, reply_port_lo, reply_port_hi,"
-				" state, started, heartbeat, epoch FROM nodes"
-				" ORDER BY node", -1, &st, NULL);
+				" state, started, heartbeat, epoch,"
+				/* heartbeats carry the node's wall clock */
+				" CAST((julianday('now') - 2440587.5)"
+				" * 86400000 AS INTEGER) - heartbeat"
+				" FROM nodes ORDER BY node", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_errno(rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -700,6 +703,7 @@ static int sq_nodes(struct csmp_db_conn *c, csmp_db_node_cb cb, void *ctx)
 		n.started_ms = sqlite3_column_int64(st, 5);
 		n.heartbeat_ms = sqlite3_column_int64(st, 6);
 		n.epoch = (uint64_t)sqlite3_column_int64(st, 7);
+		n.age_ms = sqlite3_column_int64(st, 8);
 		ret = cb(ctx, &n);
 		if (ret)
 			break;
