@@ -113,6 +113,7 @@ struct csmpd_config {
 	char *user;			/* run as, after binding */
 	char *device_keys;		/* DIR: uplink keys */
 	__u16 backend_id;		/* SessionID prefix */
+	char *node_addr;		/* where LBs reach it; NULL: not offered */
 	struct csmp_reply_block reply;	/* 0-0: ephemeral */
 	unsigned int db_sync;		/* enum csmpd_db_sync */
 	__u32 commit_interval_ms;

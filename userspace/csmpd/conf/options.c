@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <ini.h>
 
 #include <linux/bpf.h>
@@ -47,6 +48,7 @@ enum opt_kind {
 	K_BOOL,		/* true/false, yes/no, 1/0 */
 	K_STR,		/* a non-empty string */
 	K_ADDR,		/* K_STR that is an ADDR:PORT */
+	K_IP,		/* K_STR that is an IPv6 or IPv4 address */
 	K_PORTS,	/* LO-HI */
 	K_LISTEN,	/* ADDR:PORT words; replaces the list of the place before */
 	K_TLVS,		/* comma-separated TLV ids in min..max */
@@ -539,6 +541,15 @@ static int set_value(struct pstate *ps, const struct opt *o, const char *v)
 
 		if (csmpd_parse_listen(v, &l))
 			return perr(ps, o, "'%s' is not ADDR:PORT ([v6]:port or a.b.c.d:port)",
+				    v);
+		return set_str(ps, o, v);
+	}
+	case K_IP: {
+		struct in6_addr a;
+
+		if (inet_pton(AF_INET6, v, &a) != 1 &&
+		    inet_pton(AF_INET, v, &a) != 1)
+			return perr(ps, o, "'%s' is not an IPv6 or IPv4 address",
 				    v);
 		return set_str(ps, o, v);
 	}
@@ -1058,7 +1069,7 @@ void csmpd_config_free(struct csmpd_config *c)
 	for (i = 0; i < N_OPTS; i++)
 		if (opts[i].sect == S_CSMPD &&
 		    (opts[i].kind == K_STR || opts[i].kind == K_ADDR ||
-		     opts[i].kind == K_STEER))
+		     opts[i].kind == K_IP || opts[i].kind == K_STEER))
 			free(*(char **)((char *)c + opts[i].off));
 	csmp_policy_free(c->policy);
 	memset(c, 0, sizeof(*c));
@@ -1138,6 +1149,7 @@ int csmpd_conf_value(const struct csmpd_config *c, size_t i, char *buf,
 		break;
 	case K_STR:
 	case K_ADDR:
+	case K_IP:
 	case K_STEER:
 		snprintf(buf, len, "%s", *(char *const *)f ? *(char *const *)f : "");
 		break;

@@ -245,6 +245,7 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 		.commit_batch = d->cfg.commit_batch,
 		.sync_full = d->cfg.db_sync == CSMPD_DB_SYNC_FULL,
 		.node = d->cfg.backend_id,
+		.node_addr = d->cfg.node_addr,
 		.reply_port_lo = d->cfg.reply.lo,
 		.reply_port_hi = d->cfg.reply.hi,
 	};
