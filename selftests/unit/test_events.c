@@ -28,14 +28,17 @@ TEST(events_are_json_lines_in_a_file)
 	ASSERT_EQ(0, csmp_events_open(path, 2, &ev, err, sizeof(err)));
 	ASSERT_EQ(0, csmp_events_start(ev));
 	for (i = 0; i < 500; i++) {
+		char sid[8];
+
+		snprintf(sid, sizeof(sid), "%04x", i);
 		ASSERT_EQ(0, csmp_event(ev, i & 1, "registration",
 					0x0A0027FFFE3B2AB2ull + i,
-					",\"session\":\"%04x\"", i));
+					json_pack("{s:s}", "session", sid)));
 		if (i % 100 == 99)
 			usleep(20000);
 	}
 	ASSERT_EQ(0, csmp_event(ev, 0, "signature_failure", 1,
-				",\"reason\":\"expired\""));
+				json_pack("{s:s}", "reason", "expired")));
 	csmp_events_close(ev);
 
 	f = fopen(path, "r");
@@ -70,7 +73,7 @@ TEST(full_ring_drops_and_counts)
 	/* Not started: nothing drains the 1024-slot ring. */
 	ASSERT_EQ(0, csmp_events_open("/dev/null", 1, &ev, err, sizeof(err)));
 	for (i = 0; i < 1100; i++)
-		if (csmp_event(ev, 0, "report", i, "%s", ""))
+		if (csmp_event(ev, 0, "report", i, NULL))
 			dropped++;
 	EXPECT_EQ(76u, dropped);
 	EXPECT_EQ(76u, csmp_events_dropped(ev));

@@ -43,7 +43,7 @@ TEST(reopen_follows_a_rotated_file)
 	ASSERT_EQ(0, csmp_events_open(path, 1, &ev, err, sizeof(err)));
 	ASSERT_EQ(0, csmp_events_start(ev));
 	for (i = 0; i < 10; i++)
-		ASSERT_EQ(0, csmp_event(ev, 0, "registration", 1 + i, ",\"n\":%u", i));
+		ASSERT_EQ(0, csmp_event(ev, 0, "registration", 1 + i, json_pack("{s:i}", "n", i)));
 	/* The writer thread has written them once written counts them. */
 	for (i = 0; i < 200 && csmp_events_written(ev) < 10; i++)
 		usleep(10000);
@@ -51,7 +51,7 @@ TEST(reopen_follows_a_rotated_file)
 	ASSERT_EQ(0, rename(path, moved));
 	ASSERT_EQ(0, csmp_events_reopen(ev, err, sizeof(err)));
 	for (i = 0; i < 5; i++)
-		ASSERT_EQ(0, csmp_event(ev, 0, "report", 100 + i, ",\"n\":%u", i));
+		ASSERT_EQ(0, csmp_event(ev, 0, "report", 100 + i, json_pack("{s:i}", "n", i)));
 	csmp_events_close(ev);
 
 	EXPECT_EQ(10u, lines(moved, "\"registration\""));
@@ -79,7 +79,7 @@ TEST(reopen_failure_keeps_the_old_file)
 	ASSERT_EQ(0, rmdir(moved));
 	EXPECT_EQ(-ENOENT, csmp_events_reopen(ev, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "cannot reopen"));
-	EXPECT_EQ(0, csmp_event(ev, 0, "registration", 1, ",\"n\":%u", 0u));
+	EXPECT_EQ(0, csmp_event(ev, 0, "registration", 1, json_pack("{s:i}", "n", 0)));
 	csmp_events_close(ev);
 	rmdir(dir);
 }

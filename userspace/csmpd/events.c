@@ -97,45 +97,50 @@ err_free:
 }
 
 int csmp_event(struct csmp_events *ev, unsigned int p, const char *event,
-	       uint64_t eid, const char *extra_fmt, ...)
+	       uint64_t eid, json_t *members)
 {
+	char ts_text[64], eid_text[17];
 	struct ev_slot *s;
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
-	int n, m;
+	json_t *o;
+	size_t n;
 
-	if (!ev)
+	if (!ev) {
+		json_decref(members);
 		return 0;
-	s = csmp_spsc_reserve(&ev->rings[p]);
-	if (!s) {
-		atomic_fetch_add_explicit(&ev->dropped[p], 1,
-					  memory_order_relaxed);
-		return -ENOBUFS;
 	}
+	s = csmp_spsc_reserve(&ev->rings[p]);
+	if (!s)
+		goto dropped;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(s->line, sizeof(s->line),
-		     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\","
-		     "\"event\":\"%s\",\"eid\":\"%016llX\"",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, event,
-		     (unsigned long long)eid);
-	va_start(ap, extra_fmt);
-	m = vsnprintf(s->line + n, sizeof(s->line) - (size_t)n, extra_fmt, ap);
-	va_end(ap);
-	if (m < 0 || (size_t)(n + m) + 2 >= sizeof(s->line)) {
-		/* Too long to be valid JSON once cut: drop it, counted. */
-		atomic_fetch_add_explicit(&ev->dropped[p], 1,
-					  memory_order_relaxed);
-		return -ENOBUFS;
+	snprintf(ts_text, sizeof(ts_text), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	snprintf(eid_text, sizeof(eid_text), "%016llX",
+		 (unsigned long long)eid);
+	o = json_pack("{s:s,s:s,s:s}", "ts", ts_text, "event", event, "eid",
+		      eid_text);
+	if (!o || (members && json_object_update(o, members))) {
+		json_decref(o);
+		goto dropped;
 	}
-	n += m;
-	s->line[n++] = '}';
+	/* jansson escapes every string and keeps the members in order. */
+	n = json_dumpb(o, s->line, sizeof(s->line) - 1, JSON_COMPACT);
+	json_decref(o);
+	if (!n || n >= sizeof(s->line) - 1)
+		goto dropped;	/* too long for a line: counted, not cut */
+	json_decref(members);
 	s->line[n++] = '\n';
 	s->len = (uint32_t)n;
 	csmp_spsc_push(&ev->rings[p]);
 	return 0;
+
+dropped:
+	json_decref(members);
+	atomic_fetch_add_explicit(&ev->dropped[p], 1, memory_order_relaxed);
+	return -ENOBUFS;
 }
 
 /* One round: everything queued, in one write per producer batch. */

@@ -12,6 +12,7 @@
 #ifndef CSMPD_EVENTS_H
 #define CSMPD_EVENTS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,12 +33,12 @@ int csmp_events_reopen(struct csmp_events *ev, char *err, size_t errlen);
 void csmp_events_close(struct csmp_events *ev);
 
 /*
- * Producer p: one event. extra is "" or more members in JSON, starting
- * with a comma: ",\"session\":\"0001\"". Returns 0 or -ENOBUFS (dropped).
+ * Producer p: one event, {"ts","event","eid"} then the members of
+ * `members` (a JSON object, or NULL), built and escaped by jansson; takes
+ * the reference. Returns 0 or -ENOBUFS (dropped, counted).
  */
 int csmp_event(struct csmp_events *ev, unsigned int p, const char *event,
-	       uint64_t eid, const char *extra_fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+	       uint64_t eid, json_t *members);
 
 uint64_t csmp_events_dropped(struct csmp_events *ev);
 uint64_t csmp_events_written(struct csmp_events *ev);

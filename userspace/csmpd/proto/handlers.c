@@ -237,12 +237,13 @@ static int registered(struct csmpd_worker *w, struct csmpd_device *dev,
 	ret = csmpd_registry_record(w, dev, CSMP_DB_OP_REGISTER, seq);
 	if (ret && w->d->cfg.ack_after_commit)
 		return ret;
+	if (!w->d->events)
+		return ret;
 	csmpd_addr_str(&dev->peer, a, sizeof(a));
 	csmp_event(w->d->events, w->idx, "registration", dev->eid,
-		   ",\"session\":\"%s\",\"addr\":\"%s\",\"new\":%s,"
-		   "\"group\":\"%s\"", dev->session, a,
-		   new_device ? "true" : "false",
-		   csmpd_policy_group_name(w, dev->eid));
+		   json_pack("{s:s,s:s,s:b,s:s}", "session", dev->session,
+			     "addr", a, "new", new_device, "group",
+			     csmpd_policy_group_name(w, dev->eid)));
 	return ret;
 }
 
@@ -251,9 +252,10 @@ static void reported(struct csmpd_worker *w, struct csmpd_device *dev)
 	__u64 seq;
 
 	csmpd_registry_record(w, dev, CSMP_DB_OP_REPORT, &seq);
-	csmp_event(w->d->events, w->idx, "report", dev->eid,
-		   ",\"session\":\"%s\",\"tlvs\":%u", dev->session,
-		   dev->n_tlvs);
+	if (w->d->events)
+		csmp_event(w->d->events, w->idx, "report", dev->eid,
+			   json_pack("{s:s,s:i}", "session", dev->session,
+				     "tlvs", (int)dev->n_tlvs));
 }
 
 /* dev may be NULL: a notification from a device we do not know. */
@@ -264,8 +266,9 @@ static void notified(struct csmpd_worker *w, struct csmpd_device *dev,
 
 	if (dev)
 		csmpd_registry_record(w, dev, CSMP_DB_OP_NOTIFY, &seq);
-	csmp_event(w->d->events, w->idx, "notification", eid, ",\"code\":%u",
-		   code);
+	if (w->d->events)
+		csmp_event(w->d->events, w->idx, "notification", eid,
+			   json_pack("{s:I}", "code", (json_int_t)code));
 }
 
 /* ---- registration -------------------------------------------------------- */

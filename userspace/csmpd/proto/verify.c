@@ -88,10 +88,12 @@ static void sig_failed(struct csmpd_worker *w, struct csmpd_rx *rx,
 		  "eid=%016llX reason=%s from %s (%s)",
 		  (unsigned long long)eid, csmp_reason_name(reason), a,
 		  sig_hint(reason));
-	csmp_event(w->d->events, w->idx, "signature_failure", eid,
-		   ",\"reason\":\"%s\",\"class\":\"%s\",\"addr\":\"%s\"",
-		   csmp_reason_name(reason),
-		   csmp_msg_class_name(rx->cls.msg_class), a);
+	if (w->d->events)
+		csmp_event(w->d->events, w->idx, "signature_failure", eid,
+			   json_pack("{s:s,s:s,s:s}", "reason",
+				     csmp_reason_name(reason), "class",
+				     csmp_msg_class_name(rx->cls.msg_class),
+				     "addr", a));
 }
 
 /* The EID behind an uplink message: DeviceID, else its session. */
