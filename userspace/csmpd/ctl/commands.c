@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "csmpd.h"
 #include "ctl/control.h"
 #include "eid.h"
 #include "names.h"
 #include "pbjson.h"
+#include "privs.h"
 #include "registry/records.h"
 #include "stats/process.h"
 #include "stats/stats.h"
@@ -106,12 +108,17 @@ static int tlv_to_json(void *arg, uint32_t tlv, uint32_t idx, const void *v,
 static int cmd_devices(void *ctx, struct csmp_ctl_req *r, json_t *req)
 {
 	struct csmpd_daemon *d = ctx;
-	const char *eids = json_string_value(json_object_get(req, "eid"));
+	json_t *eidj = json_object_get(req, "eid");
+	const char *eids = json_string_value(eidj);
 	struct stream s = { .c = d->ctl, .r = r };
 	struct csmp_db_reader *rd;
 	uint64_t n, eid;
 	int ret;
 
+	/* Any "eid" but a string (1, null, []) asked for one device: never
+	 * answer it with the whole registry. */
+	if (eidj && !eids)
+		return csmp_ctl_error(r, "\"eid\" must be a string of 16 hex digits");
 	ret = csmpd_registry_reader(d, &rd);
 	if (ret == -ENODEV)
 		return csmp_ctl_error(r, "no registry: csmpd runs without --db");
@@ -235,6 +242,8 @@ int csmpd_ctl_init(struct csmpd_daemon *d)
 	const char *path = d->cfg.control_path;
 	struct csmpd_ctl *c;
 	char err[512], dir[4096], *slash;
+	uid_t uid;
+	gid_t gid;
 	int ret;
 
 	if (!path)
@@ -251,9 +260,16 @@ int csmpd_ctl_init(struct csmpd_daemon *d)
 	csmp_arena_init(&c->arena, c->arena_buf, CSMPD_ARENA_BYTES);
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
+	/* /run/csmpd on a fresh host: made as systemd's RuntimeDirectory=
+	 * would be, the run user's, so that csmpd can still remove its
+	 * socket at exit after the privilege drop. */
 	if (slash && slash != dir) {
 		*slash = 0;
-		mkdir(dir, 0750);	/* /run/csmpd on a fresh host */
+		if (mkdir(dir, 0750) == 0 && geteuid() == 0 &&
+		    !csmp_privs_user(d->cfg.user, &uid, &gid, NULL) &&
+		    chown(dir, uid, gid) < 0)
+			csmpd_log(CSMPD_WARNING, "CONTROL", "chown %s: %s", dir,
+				  strerror(errno));
 	}
 	ret = csmp_ctl_open(path, &c->ctl, err, sizeof(err));
 	if (ret) {
@@ -282,10 +298,16 @@ int csmpd_ctl_start(struct csmpd_daemon *d)
 void csmpd_ctl_fini(struct csmpd_daemon *d)
 {
 	struct csmpd_ctl *c = d->ctl;
+	int ret;
 
 	if (!c)
 		return;
-	csmp_ctl_close(c->ctl);
+	ret = csmp_ctl_close(c->ctl);
+	if (ret)
+		csmpd_log(CSMPD_WARNING, "CONTROL",
+			  "control socket %s left behind: %s (the run user "
+			  "cannot write its directory; the next csmpd "
+			  "replaces it)", d->cfg.control_path, strerror(-ret));
 	csmpd_req_ctl_free(c->req_ctl);
 	free(c->arena_buf);
 	free(c);

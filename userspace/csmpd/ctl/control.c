@@ -57,6 +57,8 @@ struct csmp_ctl_req {
 
 struct csmp_ctl {
 	char *path;
+	dev_t dev;		/* the socket file bound, removed at close */
+	ino_t ino;		/* only while it is still this one */
 	int lfd;
 	int evfd;
 	pthread_t thread;
@@ -78,6 +80,7 @@ int csmp_ctl_open(const char *path, struct csmp_ctl **out, char *err,
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct csmp_ctl *c;
+	struct stat st;
 	unsigned int i;
 	mode_t old;
 	int ret;
@@ -129,11 +132,14 @@ int csmp_ctl_open(const char *path, struct csmp_ctl **out, char *err,
 		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
 		goto err_close;
 	}
-	if (chmod(path, 0600) < 0 || listen(c->lfd, 16) < 0) {
+	if (chmod(path, 0600) < 0 || stat(path, &st) < 0 ||
+	    listen(c->lfd, 16) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto err_unlink;
 	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->evfd < 0) {
 		ret = -errno;
@@ -536,12 +542,14 @@ int csmp_ctl_start(struct csmp_ctl *c)
 	return 0;
 }
 
-void csmp_ctl_close(struct csmp_ctl *c)
+int csmp_ctl_close(struct csmp_ctl *c)
 {
 	unsigned int i;
+	struct stat st;
+	int ret = 0;
 
 	if (!c)
-		return;
+		return 0;
 	if (c->started) {
 		atomic_store(&c->stop, 1);
 		pthread_join(c->thread, NULL);
@@ -554,8 +562,12 @@ void csmp_ctl_close(struct csmp_ctl *c)
 	close(c->lfd);
 	if (c->evfd >= 0)
 		close(c->evfd);
-	unlink(c->path);
+	/* A socket another csmpd bound over ours since is not ours. */
+	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev &&
+	    st.st_ino == c->ino && unlink(c->path) < 0)
+		ret = -errno;
 	pthread_mutex_destroy(&c->lock);
 	free(c->path);
 	free(c);
+	return ret;
 }

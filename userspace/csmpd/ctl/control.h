@@ -32,8 +32,9 @@ int csmp_ctl_open(const char *path, struct csmp_ctl **out, char *err,
 int csmp_ctl_register(struct csmp_ctl *c, const char *cmd, csmp_ctl_fn fn,
 		      void *ctx);
 int csmp_ctl_start(struct csmp_ctl *c);
-/* Stops the thread, closes every client, removes the socket file. */
-void csmp_ctl_close(struct csmp_ctl *c);
+/* Stops the thread, closes every client, removes the socket file if it is
+ * still the one bound (same inode). 0, or -errno of that removal. */
+int csmp_ctl_close(struct csmp_ctl *c);
 
 /* Send one answer object (adds "ok": true unless it has "ok"); steals it. */
 int csmp_ctl_reply(struct csmp_ctl_req *r, json_t *resp);
