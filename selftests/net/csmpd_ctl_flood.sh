@@ -60,6 +60,7 @@ for k in $(seq 5); do
 	rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	[ $ms -gt $worst ] && worst=$ms
+	diag "stats $k: $ms ms"
 	[ $rc = 0 ] || diag "csmpctl stats: $out"
 	check "stats $k answers under attack" \
 		test $rc = 0 -a "$(jq -r '.workers | length' <<<"$out" 2>/dev/null)" = 1

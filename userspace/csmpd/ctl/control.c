@@ -37,6 +37,7 @@
 #define CTL_MAX_OUT	(16u << 20)
 #define CTL_STALL_MS	100
 #define CTL_IDLE_MS	10000
+#define CTL_TURN_LINES	4	/* requests served per client per turn */
 
 struct csmp_ctl_client {
 	int fd;			/* -1: slot free */
@@ -46,6 +47,7 @@ struct csmp_ctl_client {
 	char *out;		/* queued answer bytes: out[off..olen) */
 	size_t off, olen, ocap;
 	uint64_t seen_ms;	/* last byte received or sent */
+	bool ready;		/* a complete request line is buffered */
 };
 
 struct csmp_ctl_req {
@@ -190,6 +192,7 @@ static void client_close(struct csmp_ctl_client *cl)
 	free(cl->out);
 	cl->out = NULL;
 	cl->off = cl->olen = cl->ocap = 0;
+	cl->ready = false;
 }
 
 /* Send what the socket takes now. 0, or -EPIPE once the client is gone. */
@@ -384,9 +387,35 @@ out:
 	json_decref(req);
 }
 
+/*
+ * Serve a few of the client's buffered request lines, and only while its
+ * answers are taken: a client that pipelines requests without reading
+ * holds at most a socket buffer of answers, and every client gets its
+ * turn. Sets cl->ready when a complete line is still waiting.
+ */
+static void client_lines(struct csmp_ctl *c, struct csmp_ctl_client *cl)
+{
+	char *nl, *start = cl->buf;
+	unsigned int turn = 0;
+
+	while (cl->fd >= 0 && !cl->olen && turn < CTL_TURN_LINES &&
+	       (nl = memchr(start, '\n', cl->len - (size_t)(start - cl->buf)))) {
+		*nl = 0;
+		if (nl > start) {
+			handle_line(c, cl, start);
+			turn++;
+		}
+		start = nl + 1;
+	}
+	if (cl->fd < 0)
+		return;
+	cl->len -= (size_t)(start - cl->buf);
+	memmove(cl->buf, start, cl->len);
+	cl->ready = memchr(cl->buf, '\n', cl->len) != NULL;
+}
+
 static void client_read(struct csmp_ctl *c, struct csmp_ctl_client *cl)
 {
-	char *nl, *start;
 	ssize_t n;
 
 	if (cl->cap - cl->len < 4096) {
@@ -414,18 +443,7 @@ static void client_read(struct csmp_ctl *c, struct csmp_ctl_client *cl)
 	}
 	cl->len += (size_t)n;
 	cl->seen_ms = now_ms();
-	start = cl->buf;
-	while (cl->fd >= 0 &&
-	       (nl = memchr(start, '\n', cl->len - (size_t)(start - cl->buf)))) {
-		*nl = 0;
-		if (nl > start)
-			handle_line(c, cl, start);
-		start = nl + 1;
-	}
-	if (cl->fd < 0)
-		return;
-	cl->len -= (size_t)(start - cl->buf);
-	memmove(cl->buf, start, cl->len);
+	client_lines(c, cl);
 }
 
 /* A free slot, else the one of the client idle the longest (none waits for
@@ -495,6 +513,7 @@ static void *ctl_thread(void *arg)
 
 	while (!atomic_load(&c->stop)) {
 		unsigned int n = 0, i;
+		bool ready = false;
 
 		pfd[n++] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = c->evfd, .events = POLLIN };
@@ -506,24 +525,29 @@ static void *ctl_thread(void *arg)
 				continue;
 			map[n] = (int)i;
 			/* A client with an answer queued is read only once
-			 * it has taken it: requests cannot pile up answers. */
+			 * it has taken it, one with requests buffered only
+			 * once they are served: nothing piles up. */
 			pfd[n++] = (struct pollfd){
 				.fd = cl->fd,
-				.events = cl->olen ? POLLOUT : POLLIN };
+				.events = cl->olen ? POLLOUT :
+					  cl->ready ? 0 : POLLIN };
+			ready |= cl->ready && !cl->olen;
 		}
-		if (poll(pfd, n, 200) <= 0)
+		if (poll(pfd, n, ready ? 0 : 200) < 0)
 			continue;
 		if (pfd[1].revents)
 			drain_done(c);
 		for (i = 2; i < n; i++) {
 			struct csmp_ctl_client *cl = &c->clients[map[i]];
 
-			if (!pfd[i].revents || cl->fd != pfd[i].fd)
+			if (cl->fd != pfd[i].fd)
 				continue;
-			if (cl->olen)
+			if (pfd[i].revents && cl->olen)
 				client_flush(cl);
-			else
+			else if (pfd[i].revents)
 				client_read(c, cl);
+			if (cl->fd >= 0 && cl->ready && !cl->olen)
+				client_lines(c, cl);
 		}
 		if (pfd[0].revents)
 			accept_one(c);
