@@ -630,8 +630,8 @@ static __always_inline int csmp_hex4_lower(const __u8 *s, __u16 *out)
 
 /* The agent's shapes read in place: bytes after the Uri-Path option. */
 #define CSMP_FP_HDR		3	/* 0xb1 <path> 0xff */
-#define CSMP_FP_SID_MIN		8	/* 07 L 0a l + 4 backend digits */
-#define CSMP_FP_DEVID		22	/* 02 14 08 01 12 10 + 16 hex digits */
+#define CSMP_FP_SID_MIN		9	/* 07 L L 0a l + 4 backend digits */
+#define CSMP_FP_DEVID		20	/* DeviceID value: 08 01 12 10 + 16 hex */
 
 /*
  * The fast path of encap mode: the two datagrams that make up the load,
@@ -658,8 +658,8 @@ static __always_inline int csmp_fast_class(struct xdp_md *ctx, __u32 off,
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	const __u8 *h, *q;
-	__u32 tkl, pos, type;
+	const __u8 *h, *q, *v;
+	__u32 tkl, pos, type, tl, ll;
 	__u8 b0;
 
 	if (off > 0xffff || len > CSMP_MAX_DGRAM)
@@ -687,38 +687,57 @@ static __always_inline int csmp_fast_class(struct xdp_md *ctx, __u32 off,
 	c->n_tlvs = 1;
 	pos += CSMP_FP_HDR;
 
-	if (q[1] == 'c' && type == CSMP_COAP_NON) {
-		__u32 tl, sl;
+	if (q[1] != 'c' && q[1] != 'r')
+		return 0;
+	if ((q[1] == 'c') != (type == CSMP_COAP_NON) ||
+	    (q[1] == 'r') != (type == CSMP_COAP_CON))
+		return 0;
+	q += CSMP_FP_HDR;
+	/*
+	 * The TLV length: one varint byte, or two (the agent writes every
+	 * length in two, the second 0: non-minimal, which the walk flags).
+	 */
+	tl = q[1];
+	ll = 1;
+	if (tl & 0x80) {
+		if (q[2] & 0x80)
+			return 0;
+		tl = (tl & 0x7f) | ((__u32)q[2] << 7);
+		ll = 2;
+		if (!q[2])
+			c->flags |= CSMP_CF_NONMINIMAL;
+	}
+	v = q + 1 + ll;
+	if (pos + 1 + ll + tl > len)
+		return 0;
 
-		q += CSMP_FP_HDR;
-		tl = q[1];
-		sl = q[3];
-		if (q[0] != CSMP_TLV_SESSION_ID || q[2] != 0x0a ||
-		    tl != sl + 2 || sl < 1 || sl > CSMP_SESSION_ID_MAX ||
-		    pos + 2 + tl > len)
+	if (type == CSMP_COAP_NON) {
+		__u32 sl;
+
+		if ((void *)(v + 2 + CSMP_SESSION_BACKEND_HEX) > end)
+			return 0;
+		sl = v[1];
+		if (q[0] != CSMP_TLV_SESSION_ID || v[0] != 0x0a ||
+		    tl != sl + 2 || sl < 1 || sl > CSMP_SESSION_ID_MAX)
 			return 0;
 		c->first_tlv = CSMP_TLV_SESSION_ID;
 		c->flags |= CSMP_CF_SESSION;
 		if (sl >= CSMP_SESSION_BACKEND_HEX &&
-		    !csmp_hex4_lower(q + 4, &c->backend))
+		    !csmp_hex4_lower(v + 2, &c->backend))
 			c->flags |= CSMP_CF_BACKEND;
 		c->msg_class = CSMP_C_REPORT;
 		return 1;
-	}
-	if (q[1] == 'r' && type == CSMP_COAP_CON) {
+	} else {
 		__u64 w0, w1, e0, e1;
 
-		q += CSMP_FP_HDR;
-		if ((void *)(q + CSMP_FP_DEVID) > end ||
-		    pos + CSMP_FP_DEVID > len)
+		if ((void *)(v + CSMP_FP_DEVID) > end)
 			return 0;
-		if (q[0] != CSMP_TLV_DEVICE_ID ||
-		    q[1] != CSMP_FP_DEVID - 2 || q[2] != 0x08 ||
-		    q[3] != CSMP_DEVICE_ID_EUI64 || q[4] != 0x12 ||
-		    q[5] != CSMP_EID_HEX_LEN)
+		if (q[0] != CSMP_TLV_DEVICE_ID || tl != CSMP_FP_DEVID ||
+		    v[0] != 0x08 || v[1] != CSMP_DEVICE_ID_EUI64 ||
+		    v[2] != 0x12 || v[3] != CSMP_EID_HEX_LEN)
 			return 0;
-		w0 = bpf_be64_to_cpu(*(const __u64 *)(q + 6));
-		w1 = bpf_be64_to_cpu(*(const __u64 *)(q + 14));
+		w0 = bpf_be64_to_cpu(*(const __u64 *)(v + 4));
+		w1 = bpf_be64_to_cpu(*(const __u64 *)(v + 12));
 		if (csmp_hex8(w0, &e0) || csmp_hex8(w1, &e1))
 			return 0;
 		c->first_tlv = CSMP_TLV_DEVICE_ID;

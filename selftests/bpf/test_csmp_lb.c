@@ -869,6 +869,8 @@ TEST_F(lb, fast_path_steers_as_the_full_walk)
 		/* report: SessionID, CurrentTime, Uptime; with a token */
 		"5002abcdb163ff07080a06303030623132120408011000160208" "05",
 		"5202abcd1122b163ff07080a06303030633132160208" "05",
+		/* the agent's two-byte TLV lengths */
+		"5002abcdb163ff0788000a06303030623132168200" "0805",
 		/* SessionID without a backend prefix; of 3 characters */
 		"5002abcdb163ff07080a0630303047313212040801100016020805",
 		"5002abcdb163ff07050a03303061",
