@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,55 @@ struct csmp_events {
 	atomic_int stop;
 };
 
+/*
+ * The events file, never waited for: O_NONBLOCK makes open(2) of a FIFO
+ * without a reader fail (ENXIO) instead of blocking csmpd's start with its
+ * signals blocked. Only a regular file or a character device (/dev/null, a
+ * terminal) is taken: a FIFO or socket whose reader stalls would stall the
+ * writer thread. The descriptor is made blocking again for the writes.
+ */
+static int events_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK,
+		  0640);
+	if (fd < 0 && errno == ENXIO) {
+		snprintf(err, errlen, "%s: a FIFO without a reader: events go "
+			 "to a regular file (or - for standard output)", path);
+		return -ENXIO;
+	}
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto err;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file (a %s): events go "
+			 "to a regular file (or - for standard output)", path,
+			 S_ISFIFO(st.st_mode) ? "FIFO" :
+			 S_ISSOCK(st.st_mode) ? "socket" : "special file");
+		goto err;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto err;
+	}
+	return fd;
+
+err:
+	close(fd);
+	return ret;
+}
+
 int csmp_events_open(const char *path, unsigned int producers,
 		     struct csmp_events **out, char *err, size_t errlen)
 {
@@ -58,11 +108,9 @@ int csmp_events_open(const char *path, unsigned int producers,
 	if (!strcmp(path, "-")) {
 		ev->fd = STDOUT_FILENO;
 	} else {
-		ev->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0640);
+		ev->fd = events_file(path, err, errlen);
 		if (ev->fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			ret = ev->fd;
 			goto err_free;
 		}
 		ev->own_fd = true;
@@ -250,16 +298,16 @@ void csmp_events_close(struct csmp_events *ev)
  * goes whole to the old file or whole to the new one. */
 int csmp_events_reopen(struct csmp_events *ev, char *err, size_t errlen)
 {
+	char why[512];
 	int fd, ret = 0;
 
 	if (!ev || !ev->own_fd)
 		return 0;
-	fd = open(ev->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = events_file(ev->path, why, sizeof(why));
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot reopen (%s): writing on to "
-			 "the old file", ev->path, strerror(errno));
-		return ret;
+		snprintf(err, errlen, "cannot reopen %s: writing on to the old "
+			 "file", why);
+		return fd;
 	}
 	if (dup3(fd, ev->fd, O_CLOEXEC) < 0) {
 		ret = -errno;
