@@ -119,26 +119,36 @@ void csmpd_stats_prometheus(void *daemon, struct csmp_buf *b)
 				   db ? csmp_db_queue_depth(db, i) : 0);
 	}
 	csmp_db_get_stats(db, &ds);
-	csmp_metric_family(b, "csmp_registry_commits_total", "counter",
-			   "Registry transactions committed.");
-	csmp_metric_sample(b, "csmp_registry_commits_total", "", ds.commits);
-	csmp_metric_family(b, "csmp_registry_records_total", "counter",
-			   "Registry records written.");
-	csmp_metric_sample(b, "csmp_registry_records_total", "", ds.records);
-	csmp_metric_family(b, "csmp_registry_errors_total", "counter",
-			   "Registry transactions that failed (retried).");
-	csmp_metric_sample(b, "csmp_registry_errors_total", "", ds.errors);
-	csmp_metric_family(b, "csmp_registry_failing", "gauge",
-			   "1 while the registry cannot be written.");
-	csmp_metric_sample(b, "csmp_registry_failing", "", ds.failing);
-	csmp_metric_family(b, "csmp_events_dropped_total", "counter",
-			   "Events dropped because the event queue was full.");
-	csmp_metric_sample(b, "csmp_events_dropped_total", "",
-			   csmp_events_dropped(d->events));
-	csmp_metric_family(b, "csmp_config_reloads_total", "counter",
-			   "Policy reloads applied.");
-	csmp_metric_sample(b, "csmp_config_reloads_total", "",
-			   csmpd_conf_reloads(d));	csmpd_process_prometheus(d, b);
+	{
+		/* The daemon-wide figures: one sample each, no label. */
+		const struct {
+			const char *name, *kind, *help;
+			__u64 v;
+		} one[] = {
+			{ "csmp_registry_commits_total", "counter",
+			  "Registry transactions committed.", ds.commits },
+			{ "csmp_registry_records_total", "counter",
+			  "Registry records written.", ds.records },
+			{ "csmp_registry_errors_total", "counter",
+			  "Registry transactions that failed (retried).",
+			  ds.errors },
+			{ "csmp_registry_failing", "gauge",
+			  "1 while the registry cannot be written.",
+			  ds.failing },
+			{ "csmp_events_dropped_total", "counter",
+			  "Events dropped because the event queue was full.",
+			  csmp_events_dropped(d->events) },
+			{ "csmp_config_reloads_total", "counter",
+			  "Policy reloads applied.", csmpd_conf_reloads(d) },
+		};
+
+		for (k = 0; k < sizeof(one) / sizeof(one[0]); k++) {
+			csmp_metric_family(b, one[k].name, one[k].kind,
+					   one[k].help);
+			csmp_metric_sample(b, one[k].name, "", one[k].v);
+		}
+	}
+	csmpd_process_prometheus(d, b);
 }
 
 /* ---- the control socket's stats ------------------------------------------- */
