@@ -112,6 +112,7 @@ static int cmd_devices(void *ctx, struct csmp_ctl_req *r, json_t *req)
 	const char *eids = json_string_value(eidj);
 	struct stream s = { .c = d->ctl, .r = r };
 	struct csmp_db_reader *rd;
+	char err[512];
 	uint64_t n, eid;
 	int ret;
 
@@ -119,12 +120,11 @@ static int cmd_devices(void *ctx, struct csmp_ctl_req *r, json_t *req)
 	 * answer it with the whole registry. */
 	if (eidj && !eids)
 		return csmp_ctl_error(r, "\"eid\" must be a string of 16 hex digits");
-	ret = csmpd_registry_reader(d, &rd);
+	ret = csmpd_registry_reader(d, &rd, err, sizeof(err));
 	if (ret == -ENODEV)
 		return csmp_ctl_error(r, "no registry: csmpd runs without --db");
 	if (ret)
-		return csmp_ctl_error(r, "registry %s: %s", d->cfg.db_path,
-				      strerror(-ret));
+		return csmp_ctl_error(r, "registry not readable: %s", err);
 	if (json_is_true(json_object_get(req, "count"))) {
 		ret = csmp_db_count(rd, &n);
 		if (ret)

@@ -134,20 +134,45 @@ int csmpd_registry_key(struct csmpd_daemon *d, uint64_t eid, int suite,
 	return 0;
 }
 
-int csmpd_registry_reader(struct csmpd_daemon *d,
-			  struct csmp_db_reader **out)
+/* A first read opens what the backend opens lazily (SQLite's -wal and
+ * -shm) while csmpd may still open it. */
+static int reader_open(struct csmpd_daemon *d, char *err, size_t errlen)
 {
 	struct csmpd_registry *reg = d->reg;
-	char err[512];
+	uint64_t n;
+	int ret;
+
+	ret = csmp_db_reader_open(d->cfg.db_path, &reg->reader, err, errlen);
+	if (ret)
+		return ret;
+	ret = csmp_db_count(reg->reader, &n);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s",
+			 csmp_db_name(reg->db), strerror(-ret));
+		csmp_db_reader_close(reg->reader);
+		reg->reader = NULL;
+	}
+	return ret;
+}
+
+int csmpd_registry_reader(struct csmpd_daemon *d, struct csmp_db_reader **out,
+			  char *err, size_t errlen)
+{
+	struct csmpd_registry *reg = d->reg;
+	char why[512];
 	int ret;
 
 	if (!reg)
 		return -ENODEV;
 	if (!reg->reader) {
-		ret = csmp_db_reader_open(d->cfg.db_path, &reg->reader, err,
-					  sizeof(err));
-		if (ret)
+		ret = reader_open(d, why, sizeof(why));
+		if (ret) {
+			/* The reason found before the drop says more than
+			 * the one found as the run user. */
+			snprintf(err, errlen, "%s", reg->reader_err[0] ?
+				 reg->reader_err : why);
 			return ret;
+		}
 	}
 	*out = reg->reader;
 	return 0;
@@ -286,6 +311,10 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 		  lc.bad ? " (some SessionIDs clashed: those re-register)" : "");
 	for (i = 0; i < d->n_workers; i++)
 		d->workers[i].commit_fd = csmp_db_notify_fd(reg->db, i);
+	/* Without a reader csmpd still registers: devices says why. */
+	if (reader_open(d, reg->reader_err, sizeof(reg->reader_err)))
+		csmpd_log(CSMPD_WARNING, "DB_OPEN",
+			  "no reader for csmpctl devices: %s", reg->reader_err);
 	csmpd_log(CSMPD_INFO, "REGISTRY",
 		  "%s: db-sync %s, registrations answered %s",
 		  csmp_db_name(reg->db),
