@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "csmpd.h"
@@ -260,6 +261,24 @@ static int bucket_key(struct csmpd_daemon *d, struct csmp_db *db)
 	return ret;
 }
 
+/* The SQLite file and its -wal, -shm made 0600 (a PostgreSQL conninfo
+ * names no file: nothing to do). */
+static void private_files(const char *db)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char path[4200];
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(path, 0600) < 0)
+			csmpd_log(CSMPD_WARNING, "DB_OPEN", "chmod %s: %s",
+				  path, strerror(errno));
+	}
+}
+
 /* After the workers' state and the key store exist, before the sockets. */
 int csmpd_registry_init(struct csmpd_daemon *d)
 {
@@ -278,6 +297,7 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 	struct csmpd_registry *reg;
 	char err[512];
 	unsigned int i;
+	mode_t old;
 	int ret;
 
 	if (!d->cfg.db_path)
@@ -285,7 +305,14 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 	reg = calloc(1, sizeof(*reg));
 	if (!reg)
 		return -ENOMEM;
+	/* The registry holds the bucket key and every device: no one but
+	 * the run user reads it. SQLite gives its -wal and -shm the file's
+	 * mode; one made by an older csmpd is narrowed. No thread runs yet,
+	 * so the umask change is seen by no one else. */
+	old = umask(0077);
 	ret = csmp_db_open(&dbo, &reg->db, err, sizeof(err));
+	umask(old);
+	private_files(d->cfg.db_path);
 	if (ret) {
 		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s", err);
 		free(reg);
@@ -312,7 +339,11 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 	for (i = 0; i < d->n_workers; i++)
 		d->workers[i].commit_fd = csmp_db_notify_fd(reg->db, i);
 	/* Without a reader csmpd still registers: devices says why. */
-	if (reader_open(d, reg->reader_err, sizeof(reg->reader_err)))
+	old = umask(0077);
+	ret = reader_open(d, reg->reader_err, sizeof(reg->reader_err));
+	umask(old);
+	private_files(d->cfg.db_path);
+	if (ret)
 		csmpd_log(CSMPD_WARNING, "DB_OPEN",
 			  "no reader for csmpctl devices: %s", reg->reader_err);
 	csmpd_log(CSMPD_INFO, "REGISTRY",
