@@ -373,10 +373,16 @@ int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx, char *err,
 	int ret;
 
 	db->conn->msg[0] = 0;
+	db->conn->bad_rows = 0;
 	ret = db->conn->be->load(db->conn, cb, ctx);
 	if (ret && db->conn->msg[0])
 		fail(err, errlen, ret, db->path, db->conn->msg);
 	return ret;
+}
+
+unsigned int csmp_db_bad_rows(const struct csmp_db *db)
+{
+	return db->conn->bad_rows;
 }
 
 int csmp_db_keys(struct csmp_db *db, csmp_db_key_cb cb, void *ctx)

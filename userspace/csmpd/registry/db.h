@@ -143,6 +143,8 @@ int csmp_db_open(const struct csmp_db_opts *o, struct csmp_db **out,
 typedef int (*csmp_db_dev_cb)(void *ctx, const struct csmp_db_dev *d);
 int csmp_db_load(struct csmp_db *db, csmp_db_dev_cb cb, void *ctx,
 		 char *err, size_t errlen);
+/* Malformed device rows the last csmp_db_load skipped. */
+unsigned int csmp_db_bad_rows(const struct csmp_db *db);
 
 /*
  * Daemon-wide values that must survive a restart (the SipHash key that

@@ -25,6 +25,7 @@
 struct csmp_db_conn {
 	const struct csmp_db_backend *be;
 	char msg[256];			/* why the last call failed */
+	unsigned int bad_rows;		/* malformed device rows skipped */
 };
 
 struct csmp_db_conn_opts {

@@ -836,9 +836,9 @@ static int walk_once(struct pg_conn *p, const char *sql, const char *param,
 			for (i = 0; i < 15; i++)
 				col[i] = PQgetisnull(res, 0, i) ? NULL :
 					 PQgetvalue(res, 0, i);
+			/* Skipped and counted, as SQLite's. */
 			if (csmp_db_dev_from_text(&d, col)) {
-				set_msg(p, "malformed device row", NULL);
-				ret = -EBADMSG;
+				p->c.bad_rows++;
 			} else {
 				(*rows)++;
 				ret = cb(ctx, &d);

@@ -346,10 +346,11 @@ static int walk_devices(struct sq_conn *s, sqlite3_stmt *st,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (i = 0; i < 15; i++)
 			col[i] = (const char *)sqlite3_column_text(st, i);
+		/* One bad row must not cost the rest (nor stop csmpd's
+		 * start): skipped and counted. */
 		if (csmp_db_dev_from_text(&d, col)) {
-			snprintf(s->c.msg, sizeof(s->c.msg),
-				 "malformed device row");
-			return -EBADMSG;
+			s->c.bad_rows++;
+			continue;
 		}
 		(*rows)++;
 		ret = cb(ctx, &d);

@@ -333,6 +333,11 @@ int csmpd_registry_init(struct csmpd_daemon *d)
 		csmpd_log(CSMPD_CRIT, "DB_OPEN", "%s", err);
 		goto err;
 	}
+	if (csmp_db_bad_rows(reg->db))
+		csmpd_log(CSMPD_ERR, "DB_BAD_ROW",
+			  "%s: %u malformed device rows skipped (those devices "
+			  "re-register)", csmp_db_name(reg->db),
+			  csmp_db_bad_rows(reg->db));
 	csmpd_log(CSMPD_NOTICE, "REGISTRY_LOADED",
 		  "%u devices resumed from %s%s", lc.n, csmp_db_name(reg->db),
 		  lc.bad ? " (some SessionIDs clashed: those re-register)" : "");
