@@ -102,7 +102,7 @@ curl_metrics >/tmp/metrics.txt 2>/dev/null
 check "metrics endpoint answers" grep -q '^# TYPE' /tmp/metrics.txt
 
 check "state directory /var/lib/csmpd 0750 csmpd" mode_owner /var/lib/csmpd 750 csmpd csmpd
-check "registry 0640 csmpd" mode_owner /var/lib/csmpd/registry.db 640 csmpd csmpd
+check "registry 0600 csmpd" mode_owner /var/lib/csmpd/registry.db 600 csmpd csmpd
 check "control socket 0600 csmpd" mode_owner /run/csmpd/control.sock 600 csmpd csmpd
 check "events file 0640 csmpd" mode_owner /var/log/csmpd/events.jsonl 640 csmpd csmpd
 
