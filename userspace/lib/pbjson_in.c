@@ -367,11 +367,12 @@ int csmp_tlvs_from_json(struct csmp_tlvw *w, struct csmp_arena *a,
 	size_t i;
 	int n = 0, ret;
 
-	if (json_is_object(j))
-		return tlv_members(w, &c, j);
-	if (!json_is_array(j))
+	if (json_is_object(j)) {
+		n = tlv_members(w, &c, j);
+	} else if (!json_is_array(j)) {
 		return fail(&c, -EINVAL, "TLVs must be an object or an array of objects");
-	for (i = 0; i < json_array_size(j); i++) {
+	}
+	for (i = 0; json_is_array(j) && i < json_array_size(j); i++) {
 		const json_t *o = json_array_get(j, i);
 
 		if (!json_is_object(o))
@@ -381,5 +382,10 @@ int csmp_tlvs_from_json(struct csmp_tlvw *w, struct csmp_arena *a,
 			return ret;
 		n += ret;
 	}
+	/* Found by fuzzing: a payload of more TLVs than a receiver walks
+	 * (CSMP_MAX_TLVS) would be refused whole by the device. */
+	if (n > CSMP_MAX_TLVS)
+		return fail(&c, -E2BIG, "%d TLVs: a CSMP payload holds at most %d",
+			    n, CSMP_MAX_TLVS);
 	return n;
 }
