@@ -39,7 +39,7 @@ $(LIBCSMPD_SAN): $(patsubst %.c,$(B)/obj/san/%.o,$(CSMPD_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 .PHONY: tests fuzzers
-tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS) $(TPROG_SKELS)
+tests: $(UNIT_BINS) $(BPFT_BINS) $(NETT_BINS) $(FUZZ_BINS) $(TPROG_SKELS) $(TPROG_OBJS)
 fuzzers: $(FUZZ_BINS)
 
 $(KSFT_HDRS):
